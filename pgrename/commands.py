@@ -1,0 +1,292 @@
+"""The commands of runner.py. Each renders SQL from sql/ or rollback/, runs it, and reports.
+
+Exit codes (documented in the README):
+    0 done, or nothing to do          3 a check failed (preflight or verification)
+    1 a statement failed              4 a lock was not granted within lock_timeout
+    2 bad config or usage             5 the database cannot be reached
+"""
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from . import plan as plans
+from .config import Config
+from .render import PROJECT_DIR, Part, checksum, script, statements
+
+PLURAL = {"table": "tables", "constraint": "constraints", "index": "indexes", "sequence": "sequences",
+          "trigger": "triggers"}
+EXIT_OK, EXIT_STATEMENT_FAILED, EXIT_USAGE, EXIT_CHECK_FAILED, EXIT_LOCK_TIMEOUT, EXIT_CONNECTION = range(6)
+BUILD_DIR = PROJECT_DIR / "build"
+BLOCKERS_QUERY = PROJECT_DIR / "sql" / "analysis" / "blockers.sql"
+
+log = logging.getLogger("pgrename")
+
+
+class Failure(Exception):
+    """A command that could not do its work: what to tell the DBA, and the exit code."""
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class StepFailed(Exception):
+    def __init__(self, part: Part, statement: str, error: psycopg.Error):
+        super().__init__(str(error))
+        self.part, self.statement, self.error = part, statement, error
+
+    @property
+    def is_check(self) -> bool:
+        return (self.error.diag.message_primary or "").startswith("pgrename")
+
+    @property
+    def is_lock_timeout(self) -> bool:
+        return isinstance(self.error, psycopg.errors.LockNotAvailable)
+
+    def exit_code(self) -> int:
+        if self.is_lock_timeout:
+            return EXIT_LOCK_TIMEOUT
+        return EXIT_CHECK_FAILED if self.is_check else EXIT_STATEMENT_FAILED
+
+    def report(self) -> str:
+        diag = self.error.diag
+        lines = [diag.message_primary or str(self.error).strip()]
+        if diag.message_detail:
+            lines += ["  " + line for line in diag.message_detail.splitlines()]
+        if diag.message_hint:
+            lines.append(f"hint: {diag.message_hint}")
+        if not self.is_check:
+            lines.append(f"in {self.part.template}, statement:")
+            lines += ["  " + line for line in self.statement.strip().splitlines()]
+        return "\n".join(lines)
+
+    def details(self) -> dict:
+        return {"step": self.part.template, "sqlstate": self.error.sqlstate,
+                "error": self.error.diag.message_primary, "detail": self.error.diag.message_detail}
+
+
+@dataclass
+class Context:
+    config: Config
+    conn: psycopg.Connection
+    target: str  # the connection, described without its password
+
+
+def run(conn: psycopg.Connection, parts: list[Part]) -> None:
+    """Execute each part statement by statement, logging each part's duration."""
+    for part in parts:
+        started = time.monotonic()
+        count = 0
+        for statement in statements(part.sql):
+            try:
+                conn.execute(statement)
+            except psycopg.Error as error:
+                raise StepFailed(part, statement, error) from None
+            count += 1
+        log.info("  %-42s %3d statement(s) %8.1f ms", part.template, count, (time.monotonic() - started) * 1000)
+
+
+def blockers(conn: psycopg.Connection, config: Config) -> list[dict]:
+    plans.use_settings(conn, config.schema, config.tables)
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(BLOCKERS_QUERY.read_text()).fetchall()
+    return [{key: (str(value) if value is not None else None) for key, value in row.items()} for row in rows]
+
+
+def record(conn: psycopg.Connection, event: str, migration: str, sql_checksum: str | None, details: dict) -> None:
+    """An audit row in a transaction of its own: kept even though the work it reports rolled back."""
+    try:
+        with conn.transaction():
+            if conn.execute("SELECT to_regclass('pgrename.audit')").fetchone()[0] is None:
+                run(conn, [Part(plans.BOOTSTRAP, (PROJECT_DIR / plans.BOOTSTRAP).read_text())])
+            conn.execute("INSERT INTO pgrename.audit (event, migration, sql_checksum, details)"
+                         " VALUES (%s, %s, %s, %s)", (event, migration, sql_checksum, Jsonb(details)))
+    except (psycopg.Error, StepFailed) as error:
+        log.warning("warning: could not record %s in pgrename.audit: %s", event, str(error).strip())
+
+
+def fail(ctx: Context, failed: StepFailed, event: str, sql_checksum: str) -> Failure:
+    """Report a failed run, record it, and say how the command ends."""
+    details = failed.details() | {"client_host": socket.gethostname()}
+    message = failed.report()
+    if failed.is_lock_timeout:
+        held_by = blockers(ctx.conn, ctx.config)
+        details["blockers"] = held_by
+        message = (f"a lock was not granted within lock_timeout ({ctx.config.lock_timeout}); "
+                   "nothing was changed.\n" + message + "\nsessions holding locks on the tables:\n"
+                   + ("\n".join(f"  pid {b['pid']} user {b['user_name']} application {b['application_name']!r}"
+                                f" state {b['state']} transaction age {b['transaction_age']}:"
+                                f" {b['mode']} on {b['table_name']}; last query: {b['last_query']}"
+                                for b in held_by) or "  (none left by now)"))
+    record(ctx.conn, event, ctx.config.migration, sql_checksum, details)
+    return Failure(message + f"\n{event.replace('_', ' ')}: the transaction was rolled back; the database is as it was.",
+                   failed.exit_code())
+
+
+def write_build(migrate: list[Part], rollback: list[Part]) -> None:
+    BUILD_DIR.mkdir(exist_ok=True)
+    (BUILD_DIR / "migrate.sql").write_text(script(migrate))
+    (BUILD_DIR / "rollback.sql").write_text(script(rollback))
+    log.info("wrote %s and %s", Path("build/migrate.sql"), Path("build/rollback.sql"))
+
+
+def describe_plan(plan: plans.Plan) -> None:
+    tables = plan.tables()
+    log.info("tables to rename: %d", len(tables))
+    for r in tables:
+        log.info("  %s.%s -> %s", r["schema_name"], r["object_name"], r["target_name"])
+    counts = {kind: n for kind, n in plan.counts().items() if kind != "table"}
+    log.info("objects named after them, renamed too: %d (%s)", sum(counts.values()),
+             ", ".join(f"{n} {PLURAL[kind]}" for kind, n in counts.items()) or "none")
+    if plan.left_alone:
+        log.info("left alone, as their names do not carry their table's: %d", len(plan.left_alone))
+        for r in plan.left_alone:
+            log.info("  %s %s on %s: %s", r["kind"], r["object_name"], r["table_name"], r["note"])
+
+
+def not_applied_yet(ctx: Context) -> dict | None:
+    status = plans.recorded_status(ctx.conn, ctx.config.migration)
+    return status if status and status["status"] == "applied" else None
+
+
+def cmd_plan(ctx: Context, as_json: bool = False) -> int:
+    plan = plans.from_catalog(ctx.conn, ctx.config)
+    migrate, rollback = plans.migrate_script(plan), plans.rollback_script(plan)
+    describe_plan(plan)
+    log.info("preflight (catalog reads only, rolled back):")
+    try:
+        with ctx.conn.transaction(force_rollback=True):
+            run(ctx.conn, migrate[:2])
+    except StepFailed as failed:
+        raise Failure(failed.report(), failed.exit_code()) from None
+    write_build(migrate, rollback)
+    if as_json:
+        print(json.dumps({"migration": plan.migration, "schema": plan.schema, "renames": plan.renames,
+                          "left_alone": plan.left_alone, "migrate_sql": "build/migrate.sql",
+                          "rollback_sql": "build/rollback.sql"}, indent=2))
+    return EXIT_OK
+
+
+def cmd_dry_run(ctx: Context) -> int:
+    applied = not_applied_yet(ctx)
+    if applied:
+        log.info("migration %s is already applied (at %s by %s); nothing to dry-run",
+                 ctx.config.migration, applied["applied_at"], applied["applied_by"])
+        return EXIT_OK
+    plan = plans.from_catalog(ctx.conn, ctx.config)
+    migrate = plans.migrate_script(plan)
+    describe_plan(plan)
+    log.info("dry run: the whole migration in a transaction, then ROLLBACK:")
+    sql_checksum = checksum(migrate)
+    try:
+        with ctx.conn.transaction(force_rollback=True):
+            run(ctx.conn, migrate)
+    except StepFailed as failed:
+        ctx.conn.rollback()
+        record(ctx.conn, "dry_run", ctx.config.migration, sql_checksum,
+               {"result": "failed", "client_host": socket.gethostname()} | failed.details())
+        raise Failure(failed.report() + "\ndry run failed; nothing was changed.", failed.exit_code()) from None
+    record(ctx.conn, "dry_run", ctx.config.migration, sql_checksum,
+           {"result": "passed", "renamed": plan.counts(), "client_host": socket.gethostname()})
+    log.info("dry run passed: every rename and check succeeded, and all of it was rolled back.")
+    return EXIT_OK
+
+
+def cmd_migrate(ctx: Context) -> int:
+    applied = not_applied_yet(ctx)
+    if applied:
+        log.info("migration %s is already applied (at %s by %s); nothing to do",
+                 ctx.config.migration, applied["applied_at"], applied["applied_by"])
+        return EXIT_OK
+    plan = plans.from_catalog(ctx.conn, ctx.config)
+    migrate, rollback = plans.migrate_script(plan), plans.rollback_script(plan)
+    describe_plan(plan)
+    sql_checksum = checksum(migrate)
+    log.info("migrate (one transaction, lock_timeout %s, sql sha256 %s):", ctx.config.lock_timeout, sql_checksum)
+    started = time.monotonic()
+    try:
+        with ctx.conn.transaction():
+            run(ctx.conn, migrate)
+    except StepFailed as failed:
+        raise fail(ctx, failed, "migration_failed", sql_checksum) from None
+    write_build(migrate, rollback)
+    log.info("migration %s applied in %.0f ms: %s; verification passed.", ctx.config.migration,
+             (time.monotonic() - started) * 1000,
+             ", ".join(f"{n} {PLURAL[kind]}" for kind, n in plan.counts().items()) + " renamed")
+    return EXIT_OK
+
+
+def cmd_verify(ctx: Context) -> int:
+    status = plans.recorded_status(ctx.conn, ctx.config.migration)
+    if status is None:
+        raise Failure(f"nothing to verify: migration {ctx.config.migration} has never run on this database",
+                      EXIT_CHECK_FAILED)
+    plan = plans.from_history(ctx.conn, ctx.config, status["schema_name"])
+    log.info("verify: migration %s is %s; checking the database against what it recorded:",
+             ctx.config.migration, status["status"].replace("_", " "))
+    try:
+        with ctx.conn.transaction(force_rollback=True):
+            run(ctx.conn, plans.verify_script(plan, status["status"]))
+    except StepFailed as failed:
+        raise Failure(failed.report(), failed.exit_code()) from None
+    log.info("verified: the database matches migration %s (%s).", ctx.config.migration,
+             status["status"].replace("_", " "))
+    return EXIT_OK
+
+
+def cmd_rollback(ctx: Context) -> int:
+    status = plans.recorded_status(ctx.conn, ctx.config.migration)
+    if not status or status["status"] != "applied":
+        log.info("migration %s is not applied%s; nothing to roll back", ctx.config.migration,
+                 f" (it is {status['status'].replace('_', ' ')})" if status else "")
+        return EXIT_OK
+    plan = plans.from_history(ctx.conn, ctx.config, status["schema_name"])
+    rollback = plans.rollback_script(plan)
+    describe_plan(plan)
+    sql_checksum = checksum(rollback)
+    log.info("rollback (one transaction, lock_timeout %s, sql sha256 %s):", ctx.config.lock_timeout, sql_checksum)
+    try:
+        with ctx.conn.transaction():
+            run(ctx.conn, rollback)
+    except StepFailed as failed:
+        raise fail(ctx, failed, "rollback_failed", sql_checksum) from None
+    log.info("migration %s rolled back; every name restored, schema fingerprint equal to before.",
+             ctx.config.migration)
+    return EXIT_OK
+
+
+def cmd_status(ctx: Context, as_json: bool = False, events: int = 20) -> int:
+    installed = ctx.conn.execute("SELECT to_regclass('pgrename.audit') IS NOT NULL").fetchone()[0]
+    history, audit = [], []
+    if installed:
+        with ctx.conn.cursor(row_factory=dict_row) as cur:
+            history = cur.execute("SELECT migration, status, schema_name, applied_at, applied_by, rolled_back_at,"
+                                  " rolled_back_by, sql_checksum FROM pgrename.history ORDER BY migration").fetchall()
+            audit = cur.execute("SELECT * FROM (SELECT id, event, migration, db_user, client_addr, application,"
+                                " logged_at, sql_checksum, details FROM pgrename.audit ORDER BY id DESC LIMIT %s)"
+                                " AS recent ORDER BY id", (events,)).fetchall()
+    if as_json:
+        print(json.dumps({"history": history, "audit": audit}, indent=2, default=str))
+        return EXIT_OK
+    if not installed:
+        log.info("pgrename has never run on %s", ctx.target)
+        return EXIT_OK
+    log.info("migrations:")
+    for h in history:
+        when = h["applied_at"] if h["status"] == "applied" else h["rolled_back_at"]
+        who = h["applied_by"] if h["status"] == "applied" else h["rolled_back_by"]
+        log.info("  %-30s %-12s %s by %s", h["migration"], h["status"], when, who)
+    log.info("audit trail (last %d events):", events)
+    for a in audit:
+        log.info("  %s  %-18s %-24s %-10s %s", a["logged_at"].strftime("%Y-%m-%d %H:%M:%S"), a["event"],
+                 a["migration"], a["db_user"], json.dumps(a["details"])[:120])
+    return EXIT_OK

@@ -1,0 +1,104 @@
+"""The rename plan (from the live catalog, or as a migration recorded it) and the scripts made from it."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import psycopg
+from psycopg.rows import dict_row
+
+from .config import Config
+from .render import PROJECT_DIR, Part, checksum, render, steps
+
+RENAME_PLAN_QUERY = PROJECT_DIR / "sql" / "analysis" / "rename_plan.sql"
+BOOTSTRAP = "sql/audit/bootstrap.sql"
+
+
+@dataclass
+class Plan:
+    migration: str
+    schema: str
+    lock_timeout: str
+    renames: list[dict] = field(default_factory=list)      # objects that get a new name
+    left_alone: list[dict] = field(default_factory=list)   # objects whose names do not carry their table's
+
+    def tables(self) -> list[dict]:
+        return [r for r in self.renames if r["kind"] == "table"]
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for r in self.renames:
+            counts[r["kind"]] = counts.get(r["kind"], 0) + 1
+        return counts
+
+    def context(self, **extra) -> dict:
+        return dict(migration=self.migration, schema=self.schema, lock_timeout=self.lock_timeout,
+                    renames=self.renames, left_alone=self.left_alone, **extra)
+
+
+def use_settings(conn: psycopg.Connection, schema: str, rename_map: dict[str, str] | None) -> None:
+    """Feed the analysis queries their inputs, as a DBA would with SET in psql."""
+    conn.execute("SELECT set_config('pgrename.schema', %s, false), set_config('pgrename.map', %s, false)",
+                 (schema, json.dumps(rename_map) if rename_map else ""))
+
+
+def from_catalog(conn: psycopg.Connection, config: Config) -> Plan:
+    use_settings(conn, config.schema, config.tables)
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(RENAME_PLAN_QUERY.read_text()).fetchall()
+    return Plan(config.migration, config.schema, config.lock_timeout,
+                renames=[r for r in rows if r["target_name"] is not None],
+                left_alone=[r for r in rows if r["target_name"] is None])
+
+
+def recorded_status(conn: psycopg.Connection, migration: str) -> dict | None:
+    """The history row of a migration, or None when it never ran (or pgrename was never installed)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        exists = cur.execute("SELECT to_regclass('pgrename.history') IS NOT NULL AS present").fetchone()
+        row = None
+        if exists["present"]:
+            row = cur.execute("SELECT * FROM pgrename.history WHERE migration = %s", (migration,)).fetchone()
+    return row
+
+
+def from_history(conn: psycopg.Connection, config: Config, schema: str) -> Plan:
+    """The plan exactly as the migration recorded it: what rollback must undo."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            "SELECT ordinal, kind, schema_name, table_name, table_target, object_schema, object_name, target_name"
+            " FROM pgrename.renamed_object WHERE migration = %s ORDER BY ordinal", (config.migration,)).fetchall()
+    return Plan(config.migration, schema, config.lock_timeout, renames=rows)
+
+
+def migrate_script(plan: Plan) -> list[Part]:
+    changes = [render(template, plan.context()) for template in steps("sql")]
+    context = plan.context(checksum=checksum(changes), direction="migrate")
+    return [
+        render("sql/header.sql.j2", context),
+        render("sql/verify/preflight.sql.j2", context),
+        Part(BOOTSTRAP, (PROJECT_DIR / BOOTSTRAP).read_text()),
+        render("sql/audit/migration_start.sql.j2", context),
+        *changes,
+        render("sql/verify/postcheck.sql.j2", context),
+        render("sql/audit/migration_complete.sql.j2", context),
+    ]
+
+
+def rollback_script(plan: Plan) -> list[Part]:
+    changes = [render(template, plan.context()) for template in reversed(steps("rollback"))]
+    context = plan.context(checksum=checksum(changes))
+    return [
+        render("rollback/header.sql.j2", context),
+        render("rollback/verify/preflight.sql.j2", context),
+        render("rollback/audit/rollback_start.sql.j2", context),
+        *changes,
+        render("rollback/verify/postcheck.sql.j2", context),
+        render("rollback/audit/rollback_complete.sql.j2", context),
+    ]
+
+
+def verify_script(plan: Plan, status: str) -> list[Part]:
+    """The checks that end a migrate (status applied) or a rollback (status rolled_back), alone."""
+    if status == "applied":
+        return [render("sql/verify/postcheck.sql.j2", plan.context(direction="migrate"))]
+    return [render("rollback/verify/postcheck.sql.j2", plan.context())]

@@ -1,0 +1,102 @@
+"""Render the SQL templates of sql/ and rollback/ into scripts a DBA can read and psql can run.
+
+Every name from config or the catalog reaches SQL through `ident` (an identifier) or `literal`
+(a string constant); nothing else quotes. Undefined template variables are errors.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import sqlparse
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class RenderError(Exception):
+    pass
+
+
+def ident(name: str) -> str:
+    """Quote an identifier, always: correct for capitals, spaces, quotes, unicode, keywords."""
+    if not isinstance(name, str) or not name or "\x00" in name:
+        raise RenderError(f"not a valid identifier: {name!r}")
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(value: object) -> str:
+    """A string constant (standard_conforming_strings), or NULL, or an integer as is."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    text = str(value)
+    if "\x00" in text:
+        raise RenderError(f"a string with a NUL character cannot be sent to PostgreSQL: {text!r}")
+    return "'" + text.replace("'", "''") + "'"
+
+
+def oneline(text: str) -> str:
+    """Text safe inside a -- comment: control characters (a newline would end it) escaped."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+
+
+_environment = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(str(PROJECT_DIR)),
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+    autoescape=False,
+)
+_environment.filters.update(ident=ident, literal=literal, oneline=oneline)
+
+
+def format_sql(text: str) -> str:
+    """One blank line between statements at most, trailing blanks gone. Keywords are written
+    upper-case in the templates themselves: sqlparse would upper-case names like table_name."""
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
+
+
+def statements(sql: str) -> list[str]:
+    """The statements of a rendered part, each with the comment above it; comment-only tails dropped."""
+    return [statement for statement in sqlparse.split(sql)
+            if sqlparse.format(statement, strip_comments=True).strip()]
+
+
+@dataclass(frozen=True)
+class Part:
+    """One template, rendered: what the runner executes as a step and the DBA reads as a section."""
+    template: str
+    sql: str
+
+
+def render(template: str, context: dict) -> Part:
+    try:
+        text = _environment.get_template(template).render(**context)
+    except jinja2.UndefinedError as error:
+        raise RenderError(f"{template}: {error.message}") from None
+    return Part(template, format_sql(text))
+
+
+def checksum(parts: list[Part]) -> str:
+    return hashlib.sha256("".join(part.sql for part in parts).encode()).hexdigest()
+
+
+def script(parts: list[Part]) -> str:
+    """The parts as one file, each under a banner naming its template."""
+    sections = [f"-- ==== {part.template}\n{part.sql}" for part in parts]
+    return "\n".join(sections)
+
+
+def steps(folder: str) -> list[str]:
+    """The numbered step templates of sql/ or rollback/, in the order of their numbers."""
+    return sorted(str(path.relative_to(PROJECT_DIR))
+                  for path in (PROJECT_DIR / folder).glob("[0-9][0-9][0-9]_*.sql.j2"))

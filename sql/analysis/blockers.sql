@@ -1,0 +1,37 @@
+-- Sessions holding (or waiting for) a lock on the tables to rename: each would make a rename
+-- wait, and an ACCESS EXCLUSIVE request queued behind it would block everyone else.
+--
+-- Runs as is in psql; the same settings as rename_plan.sql choose the tables:
+--   SET pgrename.schema = 'public';
+--   SET pgrename.map = '{"User": "users"}';    -- without it: every table of the schema
+--   \i sql/analysis/blockers.sql
+WITH settings AS (
+    SELECT coalesce(nullif(current_setting('pgrename.schema', true), ''), 'public') AS schema_name,
+           nullif(current_setting('pgrename.map', true), '')::jsonb AS rename_map
+),
+watched AS (
+    -- Both names: before the migration the sources are locked, after it the targets.
+    SELECT c.oid
+    FROM settings AS s
+    JOIN pg_namespace AS n ON n.nspname = s.schema_name
+    JOIN pg_class AS c ON c.relnamespace = n.oid AND c.relkind IN ('r', 'p')
+    WHERE s.rename_map IS NULL
+       OR c.relname IN (SELECT key FROM jsonb_each_text(s.rename_map)
+                        UNION ALL
+                        SELECT value FROM jsonb_each_text(s.rename_map))
+)
+SELECT a.pid,
+       a.usename AS user_name,
+       a.application_name,
+       a.client_addr,
+       a.state,
+       l.relation::regclass::text AS table_name,
+       l.mode,
+       l.granted,
+       date_trunc('second', now() - a.xact_start)::text AS transaction_age,
+       left(a.query, 200) AS last_query
+FROM pg_locks AS l
+JOIN watched AS w ON w.oid = l.relation
+JOIN pg_stat_activity AS a ON a.pid = l.pid
+WHERE l.pid <> pg_backend_pid()
+ORDER BY a.xact_start NULLS LAST, a.pid, table_name;
