@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -45,8 +46,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def setup_logging(command: str, quiet: bool) -> Path:
     """Everything said goes to the terminal and to logs/<command>-<timestamp>.log."""
-    logs = PROJECT_DIR / "logs"
-    logs.mkdir(exist_ok=True)
+    logs = Path(os.environ.get("PGRENAME_LOG_DIR", PROJECT_DIR / "logs"))
+    logs.mkdir(parents=True, exist_ok=True)
     path = logs / f"{command}-{time.strftime('%Y%m%d-%H%M%S')}.log"
     logger = logging.getLogger("pgrename")
     logger.setLevel(logging.INFO)
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     except Failure as failure:
         log.error("error: %s", scrub(str(failure), conninfo))
         code = failure.exit_code
-    log.info("log: %s", log_path.relative_to(PROJECT_DIR))
+    log.info("log: %s", log_path)
     return code
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
 import time
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from .render import PROJECT_DIR, Part, checksum, script, statements
 PLURAL = {"table": "tables", "constraint": "constraints", "index": "indexes", "sequence": "sequences",
           "trigger": "triggers"}
 EXIT_OK, EXIT_STATEMENT_FAILED, EXIT_USAGE, EXIT_CHECK_FAILED, EXIT_LOCK_TIMEOUT, EXIT_CONNECTION = range(6)
-BUILD_DIR = PROJECT_DIR / "build"
+BUILD_DIR = Path(os.environ.get("PGRENAME_BUILD_DIR", PROJECT_DIR / "build"))
 BLOCKERS_QUERY = PROJECT_DIR / "sql" / "analysis" / "blockers.sql"
 
 log = logging.getLogger("pgrename")
@@ -133,10 +134,10 @@ def fail(ctx: Context, failed: StepFailed, event: str, sql_checksum: str) -> Fai
 
 
 def write_build(migrate: list[Part], rollback: list[Part]) -> None:
-    BUILD_DIR.mkdir(exist_ok=True)
+    BUILD_DIR.mkdir(parents=True, exist_ok=True)
     (BUILD_DIR / "migrate.sql").write_text(script(migrate))
     (BUILD_DIR / "rollback.sql").write_text(script(rollback))
-    log.info("wrote %s and %s", Path("build/migrate.sql"), Path("build/rollback.sql"))
+    log.info("wrote %s and %s", BUILD_DIR / "migrate.sql", BUILD_DIR / "rollback.sql")
 
 
 def describe_plan(plan: plans.Plan) -> None:

@@ -1,0 +1,74 @@
+# pgrename: `make help` lists the targets. Without DATABASE_URL (or libpq's PG* variables) every
+# target works on the embedded database that `make db` starts; with them, on that database.
+
+PYTHON   ?= python3
+VENV     := .venv
+PY       := $(VENV)/bin/python
+RUNNER   := $(PY) runner.py $(if $(CONFIG),--config $(CONFIG))
+DEMO_DB  := pgrename_demo
+
+.DEFAULT_GOAL := help
+.PHONY: help install postgres db db-stop demo demo-load plan dry-run migrate verify rollback status psql test clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed ## create .venv and install the Python dependencies
+
+postgres: ## make sure PostgreSQL's server binaries are installed (apt-get as root)
+	@scripts/install-postgres.sh
+
+db: install postgres ## start the embedded PostgreSQL (data in .pgdata/, socket only)
+	@$(PY) -m pgrename.embedded start
+
+db-stop: install ## stop the embedded PostgreSQL
+	@$(PY) -m pgrename.embedded stop
+
+demo-load: db ## (re)create the legacy demo database in the embedded PostgreSQL
+	@psql "$$($(PY) -m pgrename.embedded url --db postgres)" -q -v ON_ERROR_STOP=1 \
+	    -c 'DROP DATABASE IF EXISTS $(DEMO_DB) WITH (FORCE)' -c 'CREATE DATABASE $(DEMO_DB)'
+	@psql "$$($(PY) -m pgrename.embedded url)" -q -v ON_ERROR_STOP=1 -f sql/demo/legacy.sql
+	@echo "loaded the legacy demo database $(DEMO_DB)"
+
+demo: demo-load ## load the legacy demo database, then plan, migrate and verify it
+	@$(RUNNER) --database-url "$$($(PY) -m pgrename.embedded url)" plan
+	@$(RUNNER) --database-url "$$($(PY) -m pgrename.embedded url)" migrate
+	@$(RUNNER) --database-url "$$($(PY) -m pgrename.embedded url)" verify
+	@echo
+	@echo "Done. Read build/migrate.sql and build/rollback.sql; look around with 'make psql';"
+	@echo "undo with 'make rollback'; the audit trail: 'make status'."
+
+plan: install ## render build/migrate.sql and build/rollback.sql, run the read-only preflight
+	@$(RUNNER) plan
+
+dry-run: install ## run the whole migration in a transaction, report, roll back
+	@$(RUNNER) dry-run
+
+migrate: install ## apply the migration (says so and does nothing if already applied)
+	@$(RUNNER) migrate
+
+verify: install ## prove the database matches the migration (or its rollback)
+	@$(RUNNER) verify
+
+rollback: install ## undo the migration; proves the schema is as it was
+	@$(RUNNER) rollback
+
+status: install ## applied migrations and the audit trail
+	@$(RUNNER) status
+
+psql: install ## a psql session on the configured database (the embedded one by default)
+	@if [ -n "$$DATABASE_URL" ]; then exec psql "$$DATABASE_URL"; \
+	elif env | grep -qE '^PG(HOST|HOSTADDR|PORT|DATABASE|USER|SERVICE)='; then exec psql; \
+	else exec psql "$$($(PY) -m pgrename.embedded url)"; fi
+
+test: install postgres ## run the test suite (it starts its own PostgreSQL)
+	$(PY) -m pytest tests
+
+clean: db-stop ## stop the embedded PostgreSQL and remove it, the venv, build/ and logs/
+	rm -rf .pgdata build logs $(VENV)
