@@ -108,10 +108,11 @@ def record(conn: psycopg.Connection, event: str, migration: str, sql_checksum: s
     try:
         with conn.transaction():
             if conn.execute("SELECT to_regclass('pgrename.audit')").fetchone()[0] is None:
-                run(conn, [Part(plans.BOOTSTRAP, (PROJECT_DIR / plans.BOOTSTRAP).read_text())])
+                for statement in statements((PROJECT_DIR / plans.BOOTSTRAP).read_text()):
+                    conn.execute(statement)
             conn.execute("INSERT INTO pgrename.audit (event, migration, sql_checksum, details)"
                          " VALUES (%s, %s, %s, %s)", (event, migration, sql_checksum, Jsonb(details)))
-    except (psycopg.Error, StepFailed) as error:
+    except psycopg.Error as error:
         log.warning("warning: could not record %s in pgrename.audit: %s", event, str(error).strip())
 
 

@@ -1,0 +1,38 @@
+"""Bad config: a clear message naming the fault (and its line), exit 2, nothing touched."""
+import pytest
+
+BAD_CONFIGS = {
+    "invalid_yaml": ("migration: m\ntables:\n  User: users\n  Folder: [unclosed\n", "line 5: invalid YAML"),
+    "unknown_key": ("migration: m\nschema: public\ntabels:\n  User: users\n", "line 3: unknown key 'tabels'"),
+    "duplicate_table": ("migration: m\ntables:\n  User: users\n  User: people\n", "line 4: 'User' is given twice"),
+    "missing_tables": ("migration: m\n", "missing key 'tables'"),
+    "empty_tables": ("migration: m\ntables: {}\n", "tables must be a non-empty map"),
+    "not_a_mapping": ("- just\n- a list\n", "expected a mapping of keys"),
+    "bad_lock_timeout": ("migration: m\nlock_timeout: forever\ntables:\n  User: users\n",
+                         "lock_timeout must be a duration"),
+    "empty_target": ("migration: m\ntables:\n  User: ''\n", "the target of table 'User' must be a non-empty string"),
+    "same_name": ("migration: m\ntables:\n  User: User\n", "table 'User' is mapped to its own name"),
+}
+
+
+@pytest.mark.parametrize("name", BAD_CONFIGS)
+def test_bad_config_is_refused_before_anything_connects(demo_db, name):
+    text, message = BAD_CONFIGS[name]
+    path = demo_db.workdir / "config.yaml"
+    path.write_text(text)
+    dump = demo_db.schema_dump()
+
+    result = demo_db.runner("migrate", config=path)
+
+    assert result.code == 2, result.text
+    assert message in result.text
+    assert str(path) in result.text
+    assert demo_db.schema_dump() == dump
+    assert demo_db.scalar("SELECT to_regnamespace('pgrename') IS NULL")
+    assert path.read_text() == text
+
+
+def test_missing_config_file(demo_db):
+    result = demo_db.runner("plan", config=demo_db.workdir / "nowhere.yaml")
+    assert result.code == 2
+    assert "nowhere.yaml: cannot read: No such file or directory" in result.text
