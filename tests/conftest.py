@@ -108,7 +108,7 @@ class Database:
 
     def table_names(self) -> set[str]:
         return {row[0] for row in self.query(
-            "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'")}
+            "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p')")}
 
     def logs(self) -> str:
         return "".join(p.read_text() for p in sorted((self.workdir / "logs").glob("*.log")))

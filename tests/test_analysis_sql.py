@@ -1,0 +1,44 @@
+"""The analysis queries run as is in psql, fed by SET, without the runner."""
+from conftest import PROJECT_DIR, psql
+
+ANALYSIS = PROJECT_DIR / "sql" / "analysis"
+
+
+def rows(db, query_file: str, *settings: str) -> list[list[str]]:
+    args = [arg for setting in settings for arg in ("-c", setting)]
+    done = psql(db.url, "-At", "-F", "\t", *args, "-f", str(ANALYSIS / query_file))
+    return [line.split("\t") for line in done.stdout.splitlines() if "\t" in line]
+
+
+def test_rename_plan_with_a_map(demo_db):
+    plan = rows(demo_db, "rename_plan.sql", """SET pgrename.map = '{"User": "users"}'""")
+    renamed = {(r[1], r[6]): r[7] for r in plan}
+    assert renamed[("table", "User")] == "users"
+    assert renamed[("constraint", "User_pkey")] == "users_pkey"
+    assert renamed[("index", "User_email_key")] == "users_email_key"
+    assert len(plan) == 5
+
+
+def test_rename_plan_without_a_map_uses_the_naming_rule(empty_db):
+    empty_db.execute('CREATE TABLE "HTTPRequestLog" (id int); CREATE TABLE "UserID" (id int);'
+                     ' CREATE TABLE "OAuth2Token" (id int); CREATE TABLE already_snake (id int)')
+    plan = rows(empty_db, "rename_plan.sql")
+    assert {r[3]: r[4] for r in plan} == {"HTTPRequestLog": "http_request_log", "UserID": "user_id",
+                                          "OAuth2Token": "o_auth2_token"}
+
+
+def test_blockers_lists_sessions_holding_locks(demo_db):
+    import psycopg
+    with psycopg.connect(demo_db.url, application_name="report") as holder:
+        holder.execute('SELECT 1 FROM "User" LIMIT 1')
+        found = rows(demo_db, "blockers.sql", """SET pgrename.map = '{"User": "users"}'""")
+        assert [(r[0], r[2], r[5], r[6]) for r in found] == [
+            (str(holder.info.backend_pid), "report", '"User"', "AccessShareLock")]
+
+
+def test_schema_fingerprint_is_stable_and_sees_changes(demo_db):
+    demo_db.execute((PROJECT_DIR / "sql" / "audit" / "bootstrap.sql").read_text())
+    first = demo_db.scalar("SELECT pgrename.schema_fingerprint()")
+    assert demo_db.scalar("SELECT pgrename.schema_fingerprint()") == first
+    demo_db.execute('ALTER TABLE "User" ALTER COLUMN "firstName" SET DEFAULT \'x\'')
+    assert demo_db.scalar("SELECT pgrename.schema_fingerprint()") != first

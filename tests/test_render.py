@@ -1,0 +1,43 @@
+"""The one quoting filter for identifiers, the literal filter, and strict templates."""
+import pytest
+
+from pgrename.render import RenderError, ident, literal, oneline, render, statements
+
+
+@pytest.mark.parametrize("name, quoted", [
+    ("users", '"users"'),
+    ("User", '"User"'),
+    ('say "hi"', '"say ""hi"""'),
+    ("select", '"select"'),
+    ("ünïcødé", '"ünïcødé"'),
+])
+def test_ident_always_quotes_and_doubles_quotes(name, quoted):
+    assert ident(name) == quoted
+
+
+@pytest.mark.parametrize("bad", ["", "a\x00b", None])
+def test_ident_refuses_what_postgres_cannot_name(bad):
+    with pytest.raises(RenderError):
+        ident(bad)
+
+
+def test_literal():
+    assert literal("it's") == "'it''s'"
+    assert literal(None) == "NULL"
+    assert literal(42) == "42"
+    with pytest.raises(RenderError):
+        literal("a\x00")
+
+
+def test_oneline_keeps_a_name_inside_its_comment():
+    assert "\n" not in oneline('"evil\nDROP TABLE x; --"')
+
+
+def test_undefined_template_variable_is_an_error():
+    with pytest.raises(RenderError, match="undefined"):
+        render("sql/010_rename_tables.sql.j2", {})
+
+
+def test_statements_split_keeps_dollar_quoted_bodies_whole():
+    sql = "-- why\nSELECT 1;\nDO $x$ BEGIN PERFORM 1; PERFORM 2; END $x$;\n-- trailing comment only\n"
+    assert [s.splitlines()[-1] for s in statements(sql)] == ["SELECT 1;", "DO $x$ BEGIN PERFORM 1; PERFORM 2; END $x$;"]
