@@ -71,7 +71,6 @@ def main(argv: list[str] | None = None) -> int:
         log.info("pgrename %s: migration %s, config %s, database %s", args.command, config.migration,
                  args.config, target)
         with connect(conninfo) as conn:
-            conn.add_notice_handler(lambda diag: log.info("    %s", diag.message_primary))
             ctx = Context(config, conn, target)
             handler = getattr(commands, "cmd_" + args.command.replace("-", "_"))
             code = handler(ctx, as_json=as_json) if args.command in ("plan", "status") else handler(ctx)

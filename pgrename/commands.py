@@ -25,6 +25,11 @@ from .render import PROJECT_DIR, Part, checksum, script, statements
 
 PLURAL = {"table": "tables", "constraint": "constraints", "index": "indexes", "sequence": "sequences",
           "trigger": "triggers"}
+
+
+def counted(kind: str, n: int) -> str:
+    return f"{n} {kind if n == 1 else PLURAL[kind]}"
+
 EXIT_OK, EXIT_STATEMENT_FAILED, EXIT_USAGE, EXIT_CHECK_FAILED, EXIT_LOCK_TIMEOUT, EXIT_CONNECTION = range(6)
 BUILD_DIR = Path(os.environ.get("PGRENAME_BUILD_DIR", PROJECT_DIR / "build"))
 BLOCKERS_QUERY = PROJECT_DIR / "sql" / "analysis" / "blockers.sql"
@@ -83,17 +88,33 @@ class Context:
 
 
 def run(conn: psycopg.Connection, parts: list[Part]) -> None:
-    """Execute each part statement by statement, logging each part's duration."""
-    for part in parts:
-        started = time.monotonic()
-        count = 0
-        for statement in statements(part.sql):
-            try:
-                conn.execute(statement)
-            except psycopg.Error as error:
-                raise StepFailed(part, statement, error) from None
-            count += 1
-        log.info("  %-42s %3d statement(s) %8.1f ms", part.template, count, (time.monotonic() - started) * 1000)
+    """Execute each part statement by statement; log its duration, then the checks it reported."""
+    notices: list[str] = []
+
+    def collect(diag: psycopg.errors.Diagnostic) -> None:
+        notices.append(diag.message_primary)
+
+    def report(part: Part, outcome: str) -> None:
+        log.info("  %-42s %s", part.template, outcome)
+        for notice in notices:
+            log.info("      %s", notice)
+        notices.clear()
+
+    conn.add_notice_handler(collect)
+    try:
+        for part in parts:
+            started = time.monotonic()
+            done = 0
+            for statement in statements(part.sql):
+                try:
+                    conn.execute(statement)
+                except psycopg.Error as error:
+                    report(part, f"FAILED at statement {done + 1}")
+                    raise StepFailed(part, statement, error) from None
+                done += 1
+            report(part, f"{done:3d} statement(s) {(time.monotonic() - started) * 1000:8.1f} ms")
+    finally:
+        conn.remove_notice_handler(collect)
 
 
 def blockers(conn: psycopg.Connection, config: Config) -> list[dict]:
@@ -148,7 +169,7 @@ def describe_plan(plan: plans.Plan) -> None:
         log.info("  %s.%s -> %s", r["schema_name"], r["object_name"], r["target_name"])
     counts = {kind: n for kind, n in plan.counts().items() if kind != "table"}
     log.info("objects named after them, renamed too: %d (%s)", sum(counts.values()),
-             ", ".join(f"{n} {PLURAL[kind]}" for kind, n in counts.items()) or "none")
+             ", ".join(counted(kind, n) for kind, n in counts.items()) or "none")
     if plan.left_alone:
         log.info("left alone, as their names do not carry their table's: %d", len(plan.left_alone))
         for r in plan.left_alone:
@@ -223,7 +244,7 @@ def cmd_migrate(ctx: Context) -> int:
     write_build(migrate, rollback)
     log.info("migration %s applied in %.0f ms: %s; verification passed.", ctx.config.migration,
              (time.monotonic() - started) * 1000,
-             ", ".join(f"{n} {PLURAL[kind]}" for kind, n in plan.counts().items()) + " renamed")
+             ", ".join(counted(kind, n) for kind, n in plan.counts().items()) + " renamed")
     return EXIT_OK
 
 

@@ -1,6 +1,10 @@
 -- pgrename's own schema: the audit trail, the history of applied migrations, and what each
 -- migration renamed (by OID, so that verify and rollback work from facts, not from config).
 -- Idempotent: every run starts with it; it never drops or alters what is there.
+
+-- Every run after the first would say "already exists, skipping" for each object: not news.
+SET LOCAL client_min_messages = warning;
+
 CREATE SCHEMA IF NOT EXISTS pgrename;
 
 CREATE TABLE IF NOT EXISTS pgrename.audit (
@@ -94,3 +98,5 @@ BEGIN
     END IF;
 END
 $bootstrap$;
+
+RESET client_min_messages;
