@@ -176,9 +176,14 @@ def describe_plan(plan: plans.Plan) -> None:
             log.info("  %s %s on %s: %s", r["kind"], r["object_name"], r["table_name"], r["note"])
 
 
-def not_applied_yet(ctx: Context) -> dict | None:
+def said_already_applied(ctx: Context, nothing_to: str) -> bool:
+    """True, having said so, when the migration is applied already."""
     status = plans.recorded_status(ctx.conn, ctx.config.migration)
-    return status if status and status["status"] == "applied" else None
+    if status and status["status"] == "applied":
+        log.info("migration %s is already applied (at %s by %s); nothing to %s",
+                 ctx.config.migration, status["applied_at"], status["applied_by"], nothing_to)
+        return True
+    return False
 
 
 def cmd_plan(ctx: Context, as_json: bool = False) -> int:
@@ -194,16 +199,13 @@ def cmd_plan(ctx: Context, as_json: bool = False) -> int:
     write_build(migrate, rollback)
     if as_json:
         print(json.dumps({"migration": plan.migration, "schema": plan.schema, "renames": plan.renames,
-                          "left_alone": plan.left_alone, "migrate_sql": "build/migrate.sql",
-                          "rollback_sql": "build/rollback.sql"}, indent=2))
+                          "left_alone": plan.left_alone, "migrate_sql": str(BUILD_DIR / "migrate.sql"),
+                          "rollback_sql": str(BUILD_DIR / "rollback.sql")}, indent=2))
     return EXIT_OK
 
 
 def cmd_dry_run(ctx: Context) -> int:
-    applied = not_applied_yet(ctx)
-    if applied:
-        log.info("migration %s is already applied (at %s by %s); nothing to dry-run",
-                 ctx.config.migration, applied["applied_at"], applied["applied_by"])
+    if said_already_applied(ctx, "dry-run"):
         return EXIT_OK
     plan = plans.from_catalog(ctx.conn, ctx.config)
     migrate = plans.migrate_script(plan)
@@ -214,7 +216,6 @@ def cmd_dry_run(ctx: Context) -> int:
         with ctx.conn.transaction(force_rollback=True):
             run(ctx.conn, migrate)
     except StepFailed as failed:
-        ctx.conn.rollback()
         record(ctx.conn, "dry_run", ctx.config.migration, sql_checksum,
                {"result": "failed", "client_host": socket.gethostname()} | failed.details())
         raise Failure(failed.report() + "\ndry run failed; nothing was changed.", failed.exit_code()) from None
@@ -225,10 +226,7 @@ def cmd_dry_run(ctx: Context) -> int:
 
 
 def cmd_migrate(ctx: Context) -> int:
-    applied = not_applied_yet(ctx)
-    if applied:
-        log.info("migration %s is already applied (at %s by %s); nothing to do",
-                 ctx.config.migration, applied["applied_at"], applied["applied_by"])
+    if said_already_applied(ctx, "do"):
         return EXIT_OK
     plan = plans.from_catalog(ctx.conn, ctx.config)
     migrate, rollback = plans.migrate_script(plan), plans.rollback_script(plan)

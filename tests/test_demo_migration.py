@@ -225,3 +225,15 @@ def test_the_demo_loads_as_the_spec_describes(demo_db):
                           " AND relkind = 'r'")
     assert total > 20000
     assert (PROJECT_DIR / "config.yaml").exists()
+
+
+def test_plan_as_json(demo_db):
+    import json
+    result = demo_db.runner("plan", "--json")
+    assert result.code == 0, result.err
+    plan = json.loads(result.out)
+    assert plan["migration"] == "assistant_snake_case"
+    kinds = {(r["kind"], r["object_name"]): r["target_name"] for r in plan["renames"]}
+    assert kinds[("sequence", "AssistantMessage_id_seq")] == "chat_messages_temp_id_seq"
+    assert [r["object_name"] for r in plan["left_alone"]] == ["idx_recent_sessions"]
+    assert plan["migrate_sql"].endswith("build/migrate.sql")
