@@ -148,7 +148,7 @@ def fail(ctx: Context, failed: StepFailed, event: str, sql_checksum: str) -> Fai
                    "nothing was changed.\n" + message + "\nsessions holding locks on the tables:\n"
                    + ("\n".join(f"  pid {b['pid']} user {b['user_name']} application {b['application_name']!r}"
                                 f" state {b['state']} transaction age {b['transaction_age']}:"
-                                f" {b['mode']} on {b['table_name']}; last query: {b['last_query']}"
+                                f" {b['mode']} on {b['locked_table']}; last query: {b['last_query']}"
                                 for b in held_by) or "  (none left by now)"))
     record(ctx.conn, event, ctx.config.migration, sql_checksum, details)
     return Failure(message + f"\n{event.replace('_', ' ')}: the transaction was rolled back; the database is as it was.",
@@ -166,14 +166,14 @@ def describe_plan(plan: plans.Plan) -> None:
     tables = plan.tables()
     log.info("tables to rename: %d", len(tables))
     for r in tables:
-        log.info("  %s.%s -> %s", r["schema_name"], r["object_name"], r["target_name"])
+        log.info("  %s.%s -> %s", r["table_schema"], r["object_name"], r["target_name"])
     counts = {kind: n for kind, n in plan.counts().items() if kind != "table"}
     log.info("objects named after them, renamed too: %d (%s)", sum(counts.values()),
              ", ".join(counted(kind, n) for kind, n in counts.items()) or "none")
     if plan.left_alone:
         log.info("left alone, as their names do not carry their table's: %d", len(plan.left_alone))
         for r in plan.left_alone:
-            log.info("  %s %s on %s: %s", r["kind"], r["object_name"], r["table_name"], r["note"])
+            log.info("  %s %s on %s: %s", r["kind"], r["object_name"], r["source_table"], r["note"])
 
 
 def said_already_applied(ctx: Context, nothing_to: str) -> bool:
@@ -251,7 +251,7 @@ def cmd_verify(ctx: Context) -> int:
     if status is None:
         raise Failure(f"nothing to verify: migration {ctx.config.migration} has never run on this database",
                       EXIT_CHECK_FAILED)
-    plan = plans.from_history(ctx.conn, ctx.config, status["schema_name"])
+    plan = plans.from_history(ctx.conn, ctx.config, status["table_schema"])
     log.info("verify: migration %s is %s; checking the database against what it recorded:",
              ctx.config.migration, status["status"].replace("_", " "))
     try:
@@ -270,7 +270,7 @@ def cmd_rollback(ctx: Context) -> int:
         log.info("migration %s is not applied%s; nothing to roll back", ctx.config.migration,
                  f" (it is {status['status'].replace('_', ' ')})" if status else "")
         return EXIT_OK
-    plan = plans.from_history(ctx.conn, ctx.config, status["schema_name"])
+    plan = plans.from_history(ctx.conn, ctx.config, status["table_schema"])
     rollback = plans.rollback_script(plan)
     describe_plan(plan)
     sql_checksum = checksum(rollback)
@@ -290,7 +290,7 @@ def cmd_status(ctx: Context, as_json: bool = False, events: int = 20) -> int:
     history, audit = [], []
     if installed:
         with ctx.conn.cursor(row_factory=dict_row) as cur:
-            history = cur.execute("SELECT migration, status, schema_name, applied_at, applied_by, rolled_back_at,"
+            history = cur.execute("SELECT migration, status, table_schema, applied_at, applied_by, rolled_back_at,"
                                   " rolled_back_by, sql_checksum FROM pgrename.history ORDER BY migration").fetchall()
             audit = cur.execute("SELECT * FROM (SELECT id, event, migration, db_user, client_addr, application,"
                                 " logged_at, sql_checksum, details FROM pgrename.audit ORDER BY id DESC LIMIT %s)"

@@ -65,7 +65,7 @@ def from_history(conn: psycopg.Connection, config: Config, schema: str) -> Plan:
     """The plan exactly as the migration recorded it: what rollback must undo."""
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(
-            "SELECT ordinal, kind, schema_name, table_name, table_target, object_schema, object_name, target_name"
+            "SELECT ordinal, kind, table_schema, source_table, target_table, object_schema, object_name, target_name"
             " FROM pgrename.renamed_object WHERE migration = %s ORDER BY ordinal", (config.migration,)).fetchall()
     return Plan(config.migration, schema, config.lock_timeout, renames=rows)
 

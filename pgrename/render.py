@@ -59,9 +59,11 @@ _environment.filters.update(ident=ident, literal=literal, oneline=oneline)
 
 
 def format_sql(text: str) -> str:
-    """One blank line between statements at most, trailing blanks gone. Keywords are written
-    upper-case in the templates themselves: sqlparse would upper-case names like table_name."""
-    lines = [line.rstrip() for line in text.strip().splitlines()]
+    """Keywords upper-case (dollar-quoted bodies are left as written), trailing blanks gone, at
+    most one blank line in a row. Templates avoid column names sqlparse takes for keywords
+    (table_name, schema_name), which it would upper-case too."""
+    formatted = sqlparse.format(text, keyword_case="upper")
+    lines = [line.rstrip() for line in formatted.strip().splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
 
 

@@ -41,3 +41,9 @@ def test_undefined_template_variable_is_an_error():
 def test_statements_split_keeps_dollar_quoted_bodies_whole():
     sql = "-- why\nSELECT 1;\nDO $x$ BEGIN PERFORM 1; PERFORM 2; END $x$;\n-- trailing comment only\n"
     assert [s.splitlines()[-1] for s in statements(sql)] == ["SELECT 1;", "DO $x$ BEGIN PERFORM 1; PERFORM 2; END $x$;"]
+
+
+def test_format_upper_cases_keywords_but_not_names_or_bodies():
+    from pgrename.render import format_sql
+    sql = "select source_table from pgrename.renamed_object;\nDO $x$ begin perform 1; end $x$;\n\n\n\n"
+    assert format_sql(sql) == "SELECT source_table FROM pgrename.renamed_object;\nDO $x$ begin perform 1; end $x$;\n"

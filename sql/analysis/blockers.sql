@@ -6,14 +6,14 @@
 --   SET pgrename.map = '{"User": "users"}';    -- without it: every table of the schema
 --   \i sql/analysis/blockers.sql
 WITH settings AS (
-    SELECT coalesce(nullif(current_setting('pgrename.schema', true), ''), 'public') AS schema_name,
+    SELECT coalesce(nullif(current_setting('pgrename.schema', true), ''), 'public') AS table_schema,
            nullif(current_setting('pgrename.map', true), '')::jsonb AS rename_map
 ),
 watched AS (
     -- Both names: before the migration the sources are locked, after it the targets.
     SELECT c.oid
     FROM settings AS s
-    JOIN pg_namespace AS n ON n.nspname = s.schema_name
+    JOIN pg_namespace AS n ON n.nspname = s.table_schema
     JOIN pg_class AS c ON c.relnamespace = n.oid AND c.relkind IN ('r', 'p')
     WHERE s.rename_map IS NULL
        OR c.relname IN (SELECT key FROM jsonb_each_text(s.rename_map)
@@ -25,7 +25,7 @@ SELECT a.pid,
        a.application_name,
        a.client_addr,
        a.state,
-       l.relation::regclass::text AS table_name,
+       l.relation::regclass::text AS locked_table,
        l.mode,
        l.granted,
        date_trunc('second', now() - a.xact_start)::text AS transaction_age,
@@ -34,4 +34,4 @@ FROM pg_locks AS l
 JOIN watched AS w ON w.oid = l.relation
 JOIN pg_stat_activity AS a ON a.pid = l.pid
 WHERE l.pid <> pg_backend_pid()
-ORDER BY a.xact_start NULLS LAST, a.pid, table_name;
+ORDER BY a.xact_start NULLS LAST, a.pid, locked_table;
