@@ -21,6 +21,7 @@ from pgrename.connection import ConnectionFailed, connect, describe, scrub, targ
 from pgrename.render import PROJECT_DIR, RenderError
 
 COMMANDS = {
+    "analyze": "read-only report: tables, conflicts, dependencies, volume, blockers, plan preview",
     "plan": "render build/migrate.sql and build/rollback.sql and run the read-only preflight",
     "dry-run": "run the whole migration in a transaction, report, then roll it back",
     "migrate": "apply the migration in one transaction (does nothing if already applied)",
@@ -41,6 +42,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         command = sub.add_parser(name, help=help_text, description=help_text)
         if name in ("plan", "status"):
             command.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+        if name == "analyze":
+            command.add_argument("--format", choices=["text", "json", "markdown"], default="text",
+                                 help="text for people, json for machines, markdown for a change request")
+            command.add_argument("--exact", action="store_true", help="exact row counts (reads every row)")
+            command.add_argument("--write-config", type=Path, metavar="FILE",
+                                 help="also write a starter config from the live database (never overwrites)")
     return parser.parse_args(argv)
 
 
@@ -61,7 +68,7 @@ def setup_logging(command: str, quiet: bool) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    as_json = getattr(args, "json", False)
+    as_json = getattr(args, "json", False) or getattr(args, "format", None) == "json"
     log_path = setup_logging(args.command, quiet=as_json)
     log = logging.getLogger("pgrename")
     conninfo = target_conninfo(args.database_url)
@@ -73,7 +80,12 @@ def main(argv: list[str] | None = None) -> int:
         with connect(conninfo) as conn:
             ctx = Context(config, conn, target)
             handler = getattr(commands, "cmd_" + args.command.replace("-", "_"))
-            code = handler(ctx, as_json=as_json) if args.command in ("plan", "status") else handler(ctx)
+            if args.command == "analyze":
+                code = handler(ctx, output=args.format, exact=args.exact, write_config=args.write_config)
+            elif args.command in ("plan", "status"):
+                code = handler(ctx, as_json=as_json)
+            else:
+                code = handler(ctx)
     except ConfigError as error:
         log.error("error: config: %s", error)
         code = EXIT_USAGE

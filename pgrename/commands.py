@@ -1,9 +1,10 @@
 """The commands of runner.py. Each renders SQL from sql/ or rollback/, runs it, and reports.
 
 Exit codes (documented in the README):
-    0 done, or nothing to do          3 a check failed (preflight or verification)
-    1 a statement failed              4 a lock was not granted within lock_timeout
-    2 bad config or usage             5 the database cannot be reached
+    0 done, or nothing to do          4 a lock was not granted within lock_timeout
+    1 a statement failed              5 the database cannot be reached
+    2 bad config or usage             6 analyze found conflicts
+    3 a check failed                  7 analyze found sessions that would block the migration
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from . import analyze
 from . import plan as plans
 from .config import Config
 from .render import PROJECT_DIR, Part, checksum, script, statements
@@ -30,7 +32,8 @@ PLURAL = {"table": "tables", "constraint": "constraints", "index": "indexes", "s
 def counted(kind: str, n: int) -> str:
     return f"{n} {kind if n == 1 else PLURAL[kind]}"
 
-EXIT_OK, EXIT_STATEMENT_FAILED, EXIT_USAGE, EXIT_CHECK_FAILED, EXIT_LOCK_TIMEOUT, EXIT_CONNECTION = range(6)
+(EXIT_OK, EXIT_STATEMENT_FAILED, EXIT_USAGE, EXIT_CHECK_FAILED, EXIT_LOCK_TIMEOUT, EXIT_CONNECTION,
+ EXIT_CONFLICTS, EXIT_BLOCKERS) = range(8)
 BUILD_DIR = Path(os.environ.get("PGRENAME_BUILD_DIR", PROJECT_DIR / "build"))
 BLOCKERS_QUERY = PROJECT_DIR / "sql" / "analysis" / "blockers.sql"
 
@@ -186,8 +189,15 @@ def said_already_applied(ctx: Context, nothing_to: str) -> bool:
     return False
 
 
+def catalog_plan(ctx: Context) -> plans.Plan:
+    if not ctx.config.tables:
+        raise Failure(f"{ctx.config.path} maps no tables; `runner.py analyze --write-config FILE` proposes a map",
+                      EXIT_USAGE)
+    return plans.from_catalog(ctx.conn, ctx.config)
+
+
 def cmd_plan(ctx: Context, as_json: bool = False) -> int:
-    plan = plans.from_catalog(ctx.conn, ctx.config)
+    plan = catalog_plan(ctx)
     migrate, rollback = plans.migrate_script(plan), plans.rollback_script(plan)
     describe_plan(plan)
     log.info("preflight (catalog reads only, rolled back):")
@@ -207,7 +217,7 @@ def cmd_plan(ctx: Context, as_json: bool = False) -> int:
 def cmd_dry_run(ctx: Context) -> int:
     if said_already_applied(ctx, "dry-run"):
         return EXIT_OK
-    plan = plans.from_catalog(ctx.conn, ctx.config)
+    plan = catalog_plan(ctx)
     migrate = plans.migrate_script(plan)
     describe_plan(plan)
     log.info("dry run: the whole migration in a transaction, then ROLLBACK:")
@@ -228,7 +238,7 @@ def cmd_dry_run(ctx: Context) -> int:
 def cmd_migrate(ctx: Context) -> int:
     if said_already_applied(ctx, "do"):
         return EXIT_OK
-    plan = plans.from_catalog(ctx.conn, ctx.config)
+    plan = catalog_plan(ctx)
     migrate, rollback = plans.migrate_script(plan), plans.rollback_script(plan)
     describe_plan(plan)
     sql_checksum = checksum(migrate)
@@ -311,3 +321,23 @@ def cmd_status(ctx: Context, as_json: bool = False, events: int = 20) -> int:
         log.info("  %s  %-18s %-24s %-10s %s", a["logged_at"].strftime("%Y-%m-%d %H:%M:%S"), a["event"],
                  a["migration"], a["db_user"], json.dumps(a["details"])[:120])
     return EXIT_OK
+
+
+def cmd_analyze(ctx: Context, output: str = "text", exact: bool = False, write_config: Path | None = None) -> int:
+    """The read-only report; exits 6 on conflicts, else 7 on blockers, so a pipeline can gate on it."""
+    report = analyze.collect(ctx.conn, ctx.config, exact)
+    if output == "json":
+        print(analyze.as_json(report))
+    else:
+        log.info("%s", analyze.as_text(report, markdown=output == "markdown").rstrip())
+    if write_config:
+        try:
+            analyze.write_config(write_config, analyze.starter_config(report, ctx.config))
+        except FileExistsError:
+            raise Failure(f"{write_config} exists already; choose another name (it is never overwritten)",
+                          EXIT_USAGE) from None
+        log.warning("wrote a starter config to %s: review it, then `runner.py --config %s plan`",
+                    write_config, write_config)
+    if report["summary"]["conflicts"]:
+        return EXIT_CONFLICTS
+    return EXIT_BLOCKERS if report["summary"]["blockers"] else EXIT_OK

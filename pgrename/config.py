@@ -17,6 +17,8 @@ KEYS = {
     "schema": "schema whose tables are renamed",
     "lock_timeout": "longest wait for any lock, e.g. 5s or 500ms",
     "tables": "map of current table name to target table name",
+    "include": "globs: analyze considers only the tables they match",
+    "exclude": "globs: analyze never proposes the tables they match",
 }
 LOCK_TIMEOUT_PATTERN = re.compile(r"^\d+\s*(ms|s|min)?$")
 
@@ -28,6 +30,8 @@ class Config:
     schema: str
     lock_timeout: str
     tables: dict[str, str]
+    include: list[str]
+    exclude: list[str]
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -65,6 +69,18 @@ def _name(value: object, what: str) -> str:
     return value
 
 
+def _globs(value: object, key: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(g, str) and g.strip() for g in value):
+        raise ConfigError(f"{key} must be a list of table name globs, e.g. ['_prisma_*', '*Snapshot']")
+    if any("," in g for g in value):
+        raise ConfigError(f"{key}: a glob cannot contain a comma")
+    return [g.strip() for g in value]
+
+
 def load_config(path: Path) -> Config:
     try:
         text = path.read_text(encoding="utf-8")
@@ -90,7 +106,7 @@ def load_config(path: Path) -> Config:
         key = unknown[0]
         raise ConfigError(f"{path} line {lines.get(str(key), '?')}: unknown key {key!r}; "
                           f"known keys: {', '.join(KEYS)}")
-    missing = [key for key in ("migration", "tables") if key not in data]
+    missing = [key for key in ("migration",) if key not in data]
     if missing:
         raise ConfigError(f"{path}: missing key {missing[0]!r} ({KEYS[missing[0]]})")
 
@@ -100,14 +116,16 @@ def load_config(path: Path) -> Config:
         lock_timeout = str(data.get("lock_timeout", "5s")).strip()
         if not LOCK_TIMEOUT_PATTERN.match(lock_timeout):
             raise ConfigError(f"lock_timeout must be a duration like 5s, 500ms or 1min, got {lock_timeout!r}")
-        tables = data["tables"]
-        if not isinstance(tables, dict) or not tables:
-            raise ConfigError("tables must be a non-empty map of current name: target name")
+        tables = data.get("tables") or {}
+        if not isinstance(tables, dict):
+            raise ConfigError("tables must be a map of current name: target name")
         tables = {_name(source, "a table name in tables"): _name(target, f"the target of table {source!r}")
                   for source, target in tables.items()}
         unchanged = [source for source, target in tables.items() if source == target]
         if unchanged:
             raise ConfigError(f"table {unchanged[0]!r} is mapped to its own name; remove the entry")
+        include, exclude = (_globs(data.get(key), key) for key in ("include", "exclude"))
     except ConfigError as error:
         raise ConfigError(f"{path}: {error}") from None
-    return Config(path=path, migration=migration, schema=schema, lock_timeout=lock_timeout, tables=tables)
+    return Config(path=path, migration=migration, schema=schema, lock_timeout=lock_timeout, tables=tables,
+                  include=include, exclude=exclude)

@@ -122,8 +122,11 @@ class Cluster:
                        "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"])
         if self.is_running():
             return
+        # Durability off: the cluster is throwaway. pg_stat_statements on, for analyze to show
+        # which recent statements use the old names.
         options = (f"-k {self.socketdir} -p {self.port} -c listen_addresses='' "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+                   "-c shared_preload_libraries=pg_stat_statements")
         self._run([str(bindir / "pg_ctl"), "start", "-w", "-D", str(self.datadir),
                    "-l", str(self.logfile), "-o", options])
 

@@ -88,6 +88,14 @@ def render(template: str, context: dict) -> Part:
     return Part(template, format_sql(text))
 
 
+def render_text(template: str, context: dict) -> str:
+    """A report template (not SQL): rendered as is."""
+    try:
+        return _environment.get_template(template).render(**context)
+    except jinja2.UndefinedError as error:
+        raise RenderError(f"{template}: {error.message}") from None
+
+
 def checksum(parts: list[Part]) -> str:
     return hashlib.sha256("".join(part.sql for part in parts).encode()).hexdigest()
 

@@ -19,12 +19,19 @@ def test_rename_plan_with_a_map(demo_db):
     assert len(plan) == 5
 
 
-def test_rename_plan_without_a_map_uses_the_naming_rule(empty_db):
+def test_discovery_proposes_names_by_the_naming_rule(empty_db):
     empty_db.execute('CREATE TABLE "HTTPRequestLog" (id int); CREATE TABLE "UserID" (id int);'
                      ' CREATE TABLE "OAuth2Token" (id int); CREATE TABLE already_snake (id int)')
-    plan = rows(empty_db, "rename_plan.sql")
-    assert {r[3]: r[4] for r in plan} == {"HTTPRequestLog": "http_request_log", "UserID": "user_id",
-                                          "OAuth2Token": "o_auth2_token"}
+    found = rows(empty_db, "discovery.sql", "SET pgrename.exclude = 'User*'")
+    assert {r[0]: (r[1], r[2]) for r in found} == {
+        "HTTPRequestLog": ("rule", "http_request_log"), "UserID": ("excluded", ""),
+        "OAuth2Token": ("rule", "o_auth2_token"), "already_snake": ("snake_case", "")}
+
+
+def test_every_analysis_query_runs_as_is_in_psql(demo_db):
+    for query in sorted(ANALYSIS.glob("*.sql")):
+        if query.name != "statements.sql":  # needs the pg_stat_statements extension
+            rows(demo_db, query.name, """SET pgrename.map = '{"User": "users"}'""")
 
 
 def test_blockers_lists_sessions_holding_locks(demo_db):

@@ -29,10 +29,10 @@ def load(db, files: list[str]) -> None:
 
 
 def naming_rule_map(db) -> dict[str, str]:
-    """The map the analysis query proposes when given none: every table not yet snake_case."""
-    rows = psql(db.url, "-At", "-F", "\t", "-f", str(PROJECT_DIR / "sql" / "analysis" / "rename_plan.sql")).stdout
-    return {fields[3]: fields[4] for fields in (line.split("\t") for line in rows.splitlines())
-            if fields[1] == "table"}
+    """The map discovery proposes: every table not yet snake_case, by the naming rule."""
+    rows = psql(db.url, "-At", "-F", "\t", "-f", str(PROJECT_DIR / "sql" / "analysis" / "discovery.sql")).stdout
+    return {fields[0]: fields[2] for fields in (line.split("\t") for line in rows.splitlines())
+            if fields[1] == "rule"}
 
 
 @pytest.mark.skipif(not CORPUS.exists(), reason="../shared/corpus is not beside this checkout")

@@ -1,5 +1,7 @@
 -- Sessions holding (or waiting for) a lock on the tables to rename: each would make a rename
--- wait, and an ACCESS EXCLUSIVE request queued behind it would block everyone else.
+-- wait, and an ACCESS EXCLUSIVE request queued behind it would block everyone else. Sessions
+-- idle in a transaction are listed too (locked_table empty): they may hold or take such a
+-- lock at any moment, and they hold it until they end.
 --
 -- Runs as is in psql; the same settings as rename_plan.sql choose the tables:
 --   SET pgrename.schema = 'public';
@@ -30,8 +32,9 @@ SELECT a.pid,
        l.granted,
        date_trunc('second', now() - a.xact_start)::text AS transaction_age,
        left(a.query, 200) AS last_query
-FROM pg_locks AS l
-JOIN watched AS w ON w.oid = l.relation
-JOIN pg_stat_activity AS a ON a.pid = l.pid
-WHERE l.pid <> pg_backend_pid()
+FROM pg_stat_activity AS a
+LEFT JOIN pg_locks AS l ON l.pid = a.pid AND l.relation IN (SELECT oid FROM watched)
+WHERE a.pid <> pg_backend_pid()
+  AND a.datname = current_database()
+  AND (l.pid IS NOT NULL OR a.state IN ('idle in transaction', 'idle in transaction (aborted)'))
 ORDER BY a.xact_start NULLS LAST, a.pid, locked_table;

@@ -4,8 +4,7 @@
 --   SET pgrename.schema = 'public';                              -- default: public
 --   SET pgrename.map = '{"User": "users", "AssistantFolder": "chat_folders"}';
 --   \i sql/analysis/rename_plan.sql
--- Without pgrename.map, every table whose name is not already snake_case is planned
--- under the naming rule (HTTPRequestLog -> http_request_log, OAuth2Token -> o_auth2_token).
+-- (discovery.sql proposes a map from the naming rule.)
 --
 -- An object "carries the table's name" when its name starts with the table's name and
 -- "_" (Prisma: "User_pkey", "User_email_key") or "." (Prisma 2: "User.email_unique");
@@ -13,32 +12,13 @@
 -- Index-backed constraints (primary key, unique, exclusion) are renamed as constraints,
 -- which renames their index too, so their indexes are not listed again.
 WITH RECURSIVE
-settings AS (
-    SELECT coalesce(nullif(current_setting('pgrename.schema', true), ''), 'public') AS table_schema,
-           nullif(current_setting('pgrename.map', true), '')::jsonb AS rename_map
-),
-requested AS (
-    SELECT m.key AS source_table, m.value AS target_table
-    FROM settings AS s, jsonb_each_text(s.rename_map) AS m
-    UNION ALL
-    SELECT c.relname,
-           lower(regexp_replace(regexp_replace(c.relname, '(.)([A-Z][a-z]+)', '\1_\2', 'g'),
-                                '([a-z0-9])([A-Z])', '\1_\2', 'g'))
-    FROM settings AS s
-    JOIN pg_namespace AS n ON n.nspname = s.table_schema
-    JOIN pg_class AS c ON c.relnamespace = n.oid AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-    WHERE s.rename_map IS NULL
-      AND c.relname <> lower(regexp_replace(regexp_replace(c.relname, '(.)([A-Z][a-z]+)', '\1_\2', 'g'),
-                                            '([a-z0-9])([A-Z])', '\1_\2', 'g'))
-),
 mapped_table AS (
     -- A table that does not exist keeps a row with a NULL oid, so that preflight can name it.
-    SELECT r.source_table, r.target_table, s.table_schema, c.oid AS table_oid
-    FROM requested AS r
-    CROSS JOIN settings AS s
-    LEFT JOIN pg_namespace AS n ON n.nspname = s.table_schema
+    SELECT m.key AS source_table, m.value AS target_table, s.table_schema, c.oid AS table_oid
+    FROM (SELECT coalesce(nullif(current_setting('pgrename.schema', true), ''), 'public') AS table_schema) AS s
+    CROSS JOIN jsonb_each_text(coalesce(nullif(current_setting('pgrename.map', true), ''), '{}')::jsonb) AS m
     LEFT JOIN pg_class AS c
-           ON c.relnamespace = n.oid AND c.relname = r.source_table AND c.relkind IN ('r', 'p')
+           ON c.oid = to_regclass(format('%I.%I', s.table_schema, m.key)) AND c.relkind IN ('r', 'p')
 ),
 chain_step AS (
     -- A -> B while B -> C: B must move first. Depth = how many renames must precede this one.
@@ -78,12 +58,12 @@ dependent AS (
     JOIN pg_trigger AS tg ON tg.tgrelid = t.table_oid AND NOT tg.tgisinternal
 ),
 planned AS (
-    SELECT t.source_table, t.target_table, 'table' AS kind, 1 AS kind_order,
+    SELECT t.table_schema, t.source_table, t.target_table, 'table' AS kind, 1 AS kind_order,
            t.table_schema AS object_schema, t.source_table AS object_name, t.target_table AS target_name,
            CASE WHEN t.table_oid IS NULL THEN 'table does not exist' END AS note
     FROM mapped_table AS t
     UNION ALL
-    SELECT t.source_table, t.target_table, d.kind, d.kind_order, d.object_schema, d.object_name,
+    SELECT t.table_schema, t.source_table, t.target_table, d.kind, d.kind_order, d.object_schema, d.object_name,
            CASE WHEN left(d.object_name, length(t.source_table) + 1) IN (t.source_table || '_', t.source_table || '.')
                 THEN t.target_table || substr(d.object_name, length(t.source_table) + 1)
            END,
@@ -94,8 +74,7 @@ planned AS (
     JOIN dependent AS d ON d.table_oid = t.table_oid
 )
 SELECT row_number() OVER (ORDER BY o.depth, p.source_table COLLATE "C", p.kind_order, p.object_name COLLATE "C")::int AS ordinal,
-       p.kind, s.table_schema, p.source_table, p.target_table, p.object_schema, p.object_name, p.target_name, p.note
+       p.kind, p.table_schema, p.source_table, p.target_table, p.object_schema, p.object_name, p.target_name, p.note
 FROM planned AS p
-CROSS JOIN settings AS s
 JOIN rename_order AS o ON o.source_table = p.source_table
 ORDER BY ordinal;

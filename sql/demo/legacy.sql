@@ -162,6 +162,17 @@ SELECT CASE WHEN i % 20 <> 0 THEN 'usr_' || lpad((1 + (i * 13) % 5000)::text, 6,
        TIMESTAMP '2024-01-01' + i * INTERVAL '10 minutes'
 FROM generate_series(1, 5000) AS i;
 
+-- A report the user-management service calls. Its body names "User" as text, which PostgreSQL
+-- resolves each time the function runs: a rename breaks it, and analyze lists it.
+CREATE FUNCTION active_user_count() RETURNS bigint LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT count(*) FROM "User" WHERE "isActive");
+END
+$$;
+
+-- A view stores the tables it reads by OID: it follows a rename by itself.
+CREATE VIEW active_users AS SELECT "id", "email", "username" FROM "User" WHERE "isActive";
+
 -- The rest of the application: 50 tables that each reference "User", as Prisma would make them.
 DO $$
 DECLARE

@@ -1,0 +1,96 @@
+-- Everything that depends on each table to rename, in one pass over the catalog.
+--
+-- Runs as is in psql:
+--   SET pgrename.schema = 'public';
+--   SET pgrename.map = '{"User": "users"}';
+--   \i sql/analysis/dependencies.sql
+--
+-- breaks_on_rename: what refers to the table by OID follows a rename by itself (foreign keys,
+-- indexes, constraints, sequences, triggers, views, policies, publications, grants). What
+-- names it in source text does not: a SQL or PL/pgSQL function body is parsed again at run
+-- time, by name, and fails once the name is gone. Those rows say where (line and text).
+WITH mapped AS (
+    SELECT m.key AS source_table, m.value AS target_table, c.oid AS table_oid
+    FROM (SELECT coalesce(nullif(current_setting('pgrename.schema', true), ''), 'public') AS table_schema) AS s
+    CROSS JOIN jsonb_each_text(coalesce(nullif(current_setting('pgrename.map', true), ''), '{}')::jsonb) AS m
+    JOIN pg_class AS c ON c.oid = to_regclass(format('%I.%I', s.table_schema, m.key)) AND c.relkind IN ('r', 'p')
+),
+function_line AS (
+    -- Each line of every user function written as source text (not extension members).
+    SELECT p.oid, l.line_number, l.line
+    FROM pg_proc AS p
+    JOIN pg_namespace AS n ON n.oid = p.pronamespace
+    JOIN pg_language AS lang ON lang.oid = p.prolang AND lang.lanname IN ('sql', 'plpgsql')
+    CROSS JOIN LATERAL unnest(string_to_array(p.prosrc, E'\n')) WITH ORDINALITY AS l (line, line_number)
+    WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgrename')
+      AND NOT EXISTS (SELECT FROM pg_depend AS d
+                      WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+),
+function_word AS (
+    -- The identifiers on each line: "quoted" ones exactly, bare ones folded to lower case.
+    SELECT f.oid, f.line_number, f.line,
+           coalesce(replace(w[1], '""', '"'), lower(w[2])) AS word
+    FROM function_line AS f
+    CROSS JOIN LATERAL regexp_matches(f.line, '"((?:[^"]|"")+)"|([[:alpha:]_][[:alnum:]_$]*)', 'g') AS w
+),
+dependency (source_table, kind, name, detail, breaks_on_rename) AS (
+    SELECT m.source_table, 'foreign key out', con.conname::text, pg_get_constraintdef(con.oid), false
+    FROM mapped AS m JOIN pg_constraint AS con ON con.conrelid = m.table_oid AND con.contype = 'f'
+    UNION ALL
+    SELECT m.source_table, 'foreign key in', con.conname::text,
+           format('%s %s', con.conrelid::regclass, pg_get_constraintdef(con.oid)), false
+    FROM mapped AS m JOIN pg_constraint AS con ON con.confrelid = m.table_oid AND con.contype = 'f'
+    UNION ALL
+    SELECT m.source_table, 'constraint', con.conname::text, pg_get_constraintdef(con.oid), false
+    FROM mapped AS m JOIN pg_constraint AS con ON con.conrelid = m.table_oid AND con.contype IN ('p', 'u', 'c', 'x')
+    UNION ALL
+    SELECT m.source_table, 'index', ic.relname::text, pg_get_indexdef(i.indexrelid), false
+    FROM mapped AS m JOIN pg_index AS i ON i.indrelid = m.table_oid JOIN pg_class AS ic ON ic.oid = i.indexrelid
+    UNION ALL
+    SELECT m.source_table, 'sequence', s.relname::text,
+           CASE d.deptype WHEN 'i' THEN 'identity of column ' ELSE 'owned by column ' END || quote_ident(a.attname), false
+    FROM mapped AS m
+    JOIN pg_depend AS d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = m.table_oid
+                       AND d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+    JOIN pg_class AS s ON s.oid = d.objid AND s.relkind = 'S'
+    JOIN pg_attribute AS a ON a.attrelid = m.table_oid AND a.attnum = d.refobjsubid
+    UNION ALL
+    SELECT m.source_table, 'trigger', t.tgname::text, pg_get_triggerdef(t.oid), false
+    FROM mapped AS m JOIN pg_trigger AS t ON t.tgrelid = m.table_oid AND NOT t.tgisinternal
+    UNION ALL
+    SELECT DISTINCT m.source_table, CASE v.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END,
+           v.oid::regclass::text, 'reads it; follows the rename (stored by OID)', false
+    FROM mapped AS m
+    JOIN pg_depend AS d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = m.table_oid
+                       AND d.classid = 'pg_rewrite'::regclass
+    JOIN pg_rewrite AS r ON r.oid = d.objid
+    JOIN pg_class AS v ON v.oid = r.ev_class AND v.oid <> m.table_oid
+    UNION ALL
+    SELECT m.source_table, 'policy', pol.polname::text,
+           format('%s for %s', CASE pol.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
+                                              WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,
+                  coalesce(pg_get_expr(pol.polqual, pol.polrelid), pg_get_expr(pol.polwithcheck, pol.polrelid))), false
+    FROM mapped AS m JOIN pg_policy AS pol ON pol.polrelid = m.table_oid
+    UNION ALL
+    SELECT m.source_table, 'publication', pub.pubname::text,
+           CASE WHEN pub.puballtables THEN 'FOR ALL TABLES' ELSE 'lists the table' END, false
+    FROM mapped AS m
+    JOIN pg_publication AS pub
+      ON pub.puballtables OR EXISTS (SELECT FROM pg_publication_rel AS pr
+                                     WHERE pr.prpubid = pub.oid AND pr.prrelid = m.table_oid)
+    UNION ALL
+    SELECT m.source_table, 'grant', CASE WHEN acl.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(acl.grantee) END,
+           string_agg(acl.privilege_type, ', ' ORDER BY acl.privilege_type), false
+    FROM mapped AS m
+    JOIN pg_class AS c ON c.oid = m.table_oid
+    CROSS JOIN LATERAL aclexplode(c.relacl) AS acl
+    WHERE acl.grantee <> c.relowner
+    GROUP BY m.source_table, acl.grantee
+    UNION ALL
+    SELECT DISTINCT ON (m.source_table, fw.oid) m.source_table, 'function', fw.oid::regprocedure::text,
+           format('line %s: %s', fw.line_number, trim(fw.line)), true
+    FROM mapped AS m JOIN function_word AS fw ON fw.word = m.source_table
+)
+SELECT source_table, kind, name, detail, breaks_on_rename
+FROM dependency
+ORDER BY source_table COLLATE "C", breaks_on_rename DESC, kind, name COLLATE "C";
