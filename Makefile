@@ -8,7 +8,7 @@ RUNNER   := $(PY) runner.py $(if $(CONFIG),--config $(CONFIG))
 DEMO_DB  := pgrename_demo
 
 .DEFAULT_GOAL := help
-.PHONY: help install postgres db db-stop demo demo-load plan dry-run migrate verify rollback status psql test clean
+.PHONY: help install postgres db db-stop demo demo-load analyze plan dry-run migrate verify rollback status psql test bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ demo: demo-load ## load the legacy demo database, then plan, migrate and verify 
 	@echo "Done. Read build/migrate.sql and build/rollback.sql; look around with 'make psql';"
 	@echo "undo with 'make rollback'; the audit trail: 'make status'."
 
+analyze: install ## read-only report before a rename (FORMAT=json|markdown, EXACT=1 for exact counts)
+	@$(RUNNER) analyze $(if $(FORMAT),--format $(FORMAT)) $(if $(EXACT),--exact)
+
 plan: install ## render build/migrate.sql and build/rollback.sql, run the read-only preflight
 	@$(RUNNER) plan
 
@@ -69,6 +72,9 @@ psql: install ## a psql session on the configured database (the embedded one by 
 
 test: install postgres ## run the test suite (it starts its own PostgreSQL)
 	$(PY) -m pytest tests
+
+bench: db ## benchmarks, side by side in one run, printed as a table
+	@$(PY) bench/run.py $(if $(SIZES),--sizes $(SIZES))
 
 clean: db-stop ## stop the embedded PostgreSQL and remove it, the venv, build/ and logs/
 	rm -rf .pgdata build logs $(VENV)

@@ -53,10 +53,10 @@ conflict (severity, kind, source_table, target_table, detail) AS (
                    ELSE '' END
     FROM mapped AS m JOIN existing AS e ON e.relname = m.target_table
     UNION ALL
-    SELECT 'error', 'duplicate_target', m.source_table, m.target_table,
-           format('%s tables are mapped to %I', count(*) OVER (PARTITION BY m.target_table), m.target_table)
-    FROM mapped AS m
-    WHERE (SELECT count(*) FROM mapped AS o WHERE o.target_table = m.target_table) > 1
+    SELECT 'error', 'duplicate_target', source_table, target_table,
+           format('%s tables are mapped to %I', sources, target_table)
+    FROM (SELECT *, count(*) OVER (PARTITION BY target_table) AS sources FROM mapped) AS m
+    WHERE sources > 1
     UNION ALL
     SELECT 'error', 'case_collision', m.source_table, m.target_table,
            format('%I differs from %I only by case; clients that do not quote names cannot tell them apart',
