@@ -33,10 +33,12 @@ db-stop: install ## stop the embedded PostgreSQL
 demo-load: db ## (re)create the legacy demo database in the embedded PostgreSQL
 	@psql "$$($(PY) -m pgrename.embedded url --db postgres)" -q -v ON_ERROR_STOP=1 \
 	    -c 'DROP DATABASE IF EXISTS $(DEMO_DB) WITH (FORCE)' -c 'CREATE DATABASE $(DEMO_DB)'
-	@psql "$$($(PY) -m pgrename.embedded url)" -q -v ON_ERROR_STOP=1 -f sql/demo/legacy.sql
+	@psql "$$($(PY) -m pgrename.embedded url)" -q -v ON_ERROR_STOP=1 -f sql/demo/legacy.sql \
+	    -c 'CREATE EXTENSION pg_stat_statements'
 	@echo "loaded the legacy demo database $(DEMO_DB)"
 
-demo: demo-load ## load the legacy demo database, then plan, migrate and verify it
+demo: demo-load ## load the legacy demo database, then analyze, plan, migrate and verify it
+	@$(RUNNER) --database-url "$$($(PY) -m pgrename.embedded url)" analyze
 	@$(RUNNER) --database-url "$$($(PY) -m pgrename.embedded url)" plan
 	@$(RUNNER) --database-url "$$($(PY) -m pgrename.embedded url)" migrate
 	@$(RUNNER) --database-url "$$($(PY) -m pgrename.embedded url)" verify
