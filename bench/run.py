@@ -54,8 +54,7 @@ def measure_analyze(admin_url: str, tables: int) -> float:
         with connect(url) as conn:
             create_schema(conn, tables)
             config = Config(path=Path("bench"), migration="bench", schema="public", lock_timeout="5s",
-                            tables={f"BenchTable{i}": f"bench_table{i}" for i in range(1, tables + 1)},
-                            include=[], exclude=[])
+                            tables={f"BenchTable{i}": f"bench_table{i}" for i in range(1, tables + 1)})
             started = time.perf_counter()
             report = analyze.collect(conn, config, exact_counts=False)
             elapsed = time.perf_counter() - started

@@ -26,21 +26,20 @@ def _rows(conn: psycopg.Connection, query: str) -> list[dict]:
 
 def collect(conn: psycopg.Connection, config: Config, exact_counts: bool) -> dict:
     """Every section of the report, as plain data with stable keys (the JSON format)."""
-    plans.use_settings(conn, config.schema, config.tables)
+    plan = plans.from_catalog(conn, config)  # also sets pgrename.schema, .map and .columns
     conn.execute("SELECT set_config('pgrename.include', %s, false), set_config('pgrename.exclude', %s, false),"
                  " set_config('pgrename.exact_counts', %s, false)",
                  (",".join(config.include), ",".join(config.exclude), "on" if exact_counts else "off"))
     discovery = _rows(conn, "discovery.sql")
     conflicts = _rows(conn, "conflicts.sql")
-    plan_rows = _rows(conn, "rename_plan.sql")
-    planned_names = {(r["source_table"], r["object_name"]): r["target_name"] for r in plan_rows}
+    planned_names = {(r["source_table"], r["object_name"]): r["target_name"] for r in plan.renames}
     dependencies: dict[str, list[dict]] = {}
     for row in _rows(conn, "dependencies.sql"):
         row["planned_name"] = planned_names.get((row["source_table"], row["name"]))
         dependencies.setdefault(row.pop("source_table"), []).append(row)
     has_statements = conn.execute("SELECT to_regclass('pg_stat_statements') IS NOT NULL").fetchone()[0]
     blockers = _rows(conn, "blockers.sql")
-    renames = [r for r in plan_rows if r["target_name"] is not None]
+    renames = plan.renames
     present = [t for t in discovery if t["status"] != "missing"]
     errors = [c for c in conflicts if c["severity"] == "error"]
     return {
@@ -65,7 +64,7 @@ def collect(conn: psycopg.Connection, config: Config, exact_counts: bool) -> dic
         "volume": _rows(conn, "volume.sql"),
         "blockers": blockers,
         "statements": _rows(conn, "statements.sql") if has_statements else None,
-        "plan": {"renames": renames, "left_alone": [r for r in plan_rows if r["target_name"] is None]},
+        "plan": {"renames": renames, "left_alone": plan.left_alone, "additions": plan.additions},
         "risk": risk(config, renames, blockers),
     }
 

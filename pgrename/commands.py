@@ -26,7 +26,7 @@ from .config import Config
 from .render import PROJECT_DIR, Part, checksum, script, statements
 
 PLURAL = {"table": "tables", "constraint": "constraints", "index": "indexes", "sequence": "sequences",
-          "trigger": "triggers"}
+          "trigger": "triggers", "column": "columns", "type": "types", "merge": "merges", "view": "views"}
 
 
 def counted(kind: str, n: int) -> str:
@@ -170,9 +170,16 @@ def describe_plan(plan: plans.Plan) -> None:
     log.info("tables to rename: %d", len(tables))
     for r in tables:
         log.info("  %s.%s -> %s", r["table_schema"], r["object_name"], r["target_name"])
-    counts = {kind: n for kind, n in plan.counts().items() if kind != "table"}
+    counts = {kind: n for kind, n in plan.counts().items() if kind not in ("table", "column")}
     log.info("objects named after them, renamed too: %d (%s)", sum(counts.values()),
              ", ".join(counted(kind, n) for kind, n in counts.items()) or "none")
+    for r in plan.renames:
+        if r["kind"] == "column":
+            log.info("column renamed: %s.%s -> %s", r["target_table"], r["object_name"], r["target_name"])
+    for a in plan.additions:
+        log.info("to add: %s %s%s", a["kind"] if a["kind"] != "view" else "compatibility view",
+                 f"{a['table_name']}." if a["kind"] in ("column", "constraint") else "",
+                 a["object_name"] if a["kind"] != "merge" else f"{a['object_name']} into {a['table_name']}")
     if plan.left_alone:
         log.info("left alone, as their names do not carry their table's: %d", len(plan.left_alone))
         for r in plan.left_alone:

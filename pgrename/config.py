@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -19,8 +19,43 @@ KEYS = {
     "tables": "map of current table name to target table name",
     "include": "globs: analyze considers only the tables they match",
     "exclude": "globs: analyze never proposes the tables they match",
+    "enums": "enum types to create: name: [values]",
+    "columns": "per table (current name): rename: {old: new}, add: {name: {type, not_null, default, ...}}",
+    "compatibility_views": "keep old clients working through views named like the old tables (default true)",
+    "merges": "legacy tables whose rows move into another: [{from, into, key, on_conflict, columns}]",
+    "contract": "a Prisma schema the database must match after migrate (make verify checks it)",
 }
+ADD_COLUMN_KEYS = {"type", "not_null", "default", "default_sql", "references", "on_delete"}
+MERGE_KEYS = {"from", "into", "key", "on_conflict", "columns"}
 LOCK_TIMEOUT_PATTERN = re.compile(r"^\d+\s*(ms|s|min)?$")
+# What a column type may look like when written into DDL: a plain type name with an optional
+# modifier and array brackets (text, boolean, timestamp(3), numeric(10, 2), character varying(255), text[]).
+TYPE_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_ ]*(\(\s*\d+\s*(,\s*\d+\s*)?\))?(\[\])?$")
+# A default that is an expression rather than a value: a bare SQL function or keyword.
+DEFAULT_SQL_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\(\))?$")
+ON_DELETE = {"cascade": "CASCADE", "set null": "SET NULL", "restrict": "RESTRICT", "no action": "NO ACTION"}
+
+
+@dataclass(frozen=True)
+class AddedColumn:
+    table: str                    # the table's current name
+    name: str
+    type: str                     # checked against TYPE_PATTERN, or an enum of this config
+    type_is_enum: bool
+    not_null: bool
+    default: object | None        # a value, sent as a literal
+    default_sql: str | None       # or an expression such as CURRENT_TIMESTAMP
+    references: str | None        # a table's current name; its primary key is referenced
+    on_delete: str | None
+
+
+@dataclass(frozen=True)
+class Merge:
+    source: str                   # current table names
+    into: str
+    key: list[str]                # columns of `into` (new names) that identify a row
+    on_conflict: str              # skip or update
+    columns: dict[str, str]       # column of `into` (new name): column of `source` (new name)
 
 
 @dataclass(frozen=True)
@@ -30,8 +65,14 @@ class Config:
     schema: str
     lock_timeout: str
     tables: dict[str, str]
-    include: list[str]
-    exclude: list[str]
+    include: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    enums: dict[str, list[str]] = field(default_factory=dict)
+    column_renames: dict[str, dict[str, str]] = field(default_factory=dict)
+    added_columns: list[AddedColumn] = field(default_factory=list)
+    compatibility_views: bool = True
+    merges: list[Merge] = field(default_factory=list)
+    contract: Path | None = None
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -125,7 +166,131 @@ def load_config(path: Path) -> Config:
         if unchanged:
             raise ConfigError(f"table {unchanged[0]!r} is mapped to its own name; remove the entry")
         include, exclude = (_globs(data.get(key), key) for key in ("include", "exclude"))
+        enums = _enums(data.get("enums"))
+        column_renames, added_columns = _columns(data.get("columns"), tables, enums)
+        compatibility_views = data.get("compatibility_views", True)
+        if not isinstance(compatibility_views, bool):
+            raise ConfigError("compatibility_views must be true or false")
+        merges = _merges(data.get("merges"), tables)
+        contract = data.get("contract")
+        if contract is not None:
+            contract = (path.parent / _name(contract, "contract")).resolve()
     except ConfigError as error:
         raise ConfigError(f"{path}: {error}") from None
     return Config(path=path, migration=migration, schema=schema, lock_timeout=lock_timeout, tables=tables,
-                  include=include, exclude=exclude)
+                  include=include, exclude=exclude, enums=enums, column_renames=column_renames,
+                  added_columns=added_columns, compatibility_views=compatibility_views, merges=merges,
+                  contract=contract)
+
+
+def _mapping(value: object, what: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{what} must be a map")
+    return value
+
+
+def _enums(value: object) -> dict[str, list[str]]:
+    enums = {}
+    for name, labels in _mapping(value, "enums").items():
+        _name(name, "an enum name")
+        if not isinstance(labels, list) or not labels or not all(isinstance(v, str) and v for v in labels):
+            raise ConfigError(f"enum {name!r} must list its values, e.g. [USER, ADMIN]")
+        if len(set(labels)) != len(labels):
+            raise ConfigError(f"enum {name!r} lists a value twice")
+        enums[name] = labels
+    return enums
+
+
+def _columns(value: object, tables: dict[str, str], enums: dict) -> tuple[dict, list[AddedColumn]]:
+    renames: dict[str, dict[str, str]] = {}
+    added: list[AddedColumn] = []
+    for table, changes in _mapping(value, "columns").items():
+        if table not in tables:
+            raise ConfigError(f"columns: table {table!r} is not in tables (use its current name)")
+        changes = _mapping(changes, f"columns of {table!r}")
+        unknown = set(changes) - {"rename", "add"}
+        if unknown:
+            raise ConfigError(f"columns of {table!r}: unknown key {sorted(unknown)[0]!r}; known keys: rename, add")
+        table_renames = {}
+        for old, new in _mapping(changes.get("rename"), f"columns of {table!r}: rename").items():
+            _name(old, f"a column of {table!r}")
+            _name(new, f"the new name of column {table}.{old}")
+            if old == new:
+                raise ConfigError(f"column {table}.{old} is renamed to its own name")
+            table_renames[old] = new
+        if table_renames:
+            renames[table] = table_renames
+        for column, spec in _mapping(changes.get("add"), f"columns of {table!r}: add").items():
+            added.append(_added_column(table, _name(column, f"a column added to {table!r}"), spec, tables, enums))
+    return renames, added
+
+
+def _added_column(table: str, column: str, spec: object, tables: dict, enums: dict) -> AddedColumn:
+    where = f"column {table}.{column}"
+    spec = _mapping(spec, where)
+    unknown = set(spec) - ADD_COLUMN_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]!r}; known keys: {', '.join(sorted(ADD_COLUMN_KEYS))}")
+    column_type = _name(spec.get("type"), f"{where}: type")
+    is_enum = column_type in enums
+    if not is_enum and not TYPE_PATTERN.match(column_type):
+        raise ConfigError(f"{where}: type {column_type!r} is neither an enum of this config nor a plain type "
+                          "name such as text, boolean, integer, timestamp(3), numeric(10, 2)")
+    if "default" in spec and "default_sql" in spec:
+        raise ConfigError(f"{where}: give default (a value) or default_sql (an expression), not both")
+    default = spec.get("default")
+    if default is not None and not isinstance(default, (str, int, float, bool)):
+        raise ConfigError(f"{where}: default must be a single value")
+    if is_enum and default is not None and default not in enums[column_type]:
+        raise ConfigError(f"{where}: default {default!r} is not a value of enum {column_type}")
+    default_sql = spec.get("default_sql")
+    if default_sql is not None and not DEFAULT_SQL_PATTERN.match(str(default_sql)):
+        raise ConfigError(f"{where}: default_sql must be a bare SQL function or keyword such as "
+                          f"CURRENT_TIMESTAMP or now(), got {default_sql!r}")
+    not_null = spec.get("not_null", False)
+    if not isinstance(not_null, bool):
+        raise ConfigError(f"{where}: not_null must be true or false")
+    references = spec.get("references")
+    if references is not None:
+        _name(references, f"{where}: references")
+    on_delete = spec.get("on_delete")
+    if on_delete is not None:
+        if references is None:
+            raise ConfigError(f"{where}: on_delete needs references")
+        if str(on_delete).lower() not in ON_DELETE:
+            raise ConfigError(f"{where}: on_delete must be one of {', '.join(ON_DELETE)}")
+        on_delete = ON_DELETE[str(on_delete).lower()]
+    return AddedColumn(table, column, column_type, is_enum, not_null, default, default_sql, references, on_delete)
+
+
+def _merges(value: object, tables: dict[str, str]) -> list[Merge]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ConfigError("merges must be a list of {from, into, key, on_conflict, columns}")
+    merges = []
+    for number, spec in enumerate(value, start=1):
+        where = f"merge {number}"
+        spec = _mapping(spec, where)
+        unknown = set(spec) - MERGE_KEYS
+        if unknown:
+            raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]!r}; known keys: {', '.join(sorted(MERGE_KEYS))}")
+        source, into = (_name(spec.get(k), f"{where}: {k}") for k in ("from", "into"))
+        for table in (source, into):
+            if table not in tables:
+                raise ConfigError(f"{where}: table {table!r} is not in tables (use its current name)")
+        columns = {_name(k, f"{where}: a column"): _name(v, f"{where}: a column") for k, v in
+                   _mapping(spec.get("columns"), f"{where}: columns").items()}
+        if not columns:
+            raise ConfigError(f"{where}: columns must map columns of {into!r} to columns of {source!r}")
+        key = spec.get("key")
+        key = [key] if isinstance(key, str) else key
+        if not isinstance(key, list) or not key or not all(k in columns for k in key):
+            raise ConfigError(f"{where}: key must name columns of {into!r} that columns maps")
+        on_conflict = spec.get("on_conflict", "skip")
+        if on_conflict not in ("skip", "update"):
+            raise ConfigError(f"{where}: on_conflict must be skip or update")
+        merges.append(Merge(source, into, key, on_conflict, columns))
+    return merges

@@ -19,8 +19,9 @@ class Plan:
     migration: str
     schema: str
     lock_timeout: str
-    renames: list[dict] = field(default_factory=list)      # objects that get a new name
+    renames: list[dict] = field(default_factory=list)      # objects that get a new name (columns too)
     left_alone: list[dict] = field(default_factory=list)   # objects whose names do not carry their table's
+    additions: list[dict] = field(default_factory=list)    # what the migration creates, in order
 
     def tables(self) -> list[dict]:
         return [r for r in self.renames if r["kind"] == "table"]
@@ -33,22 +34,62 @@ class Plan:
 
     def context(self, **extra) -> dict:
         return dict(migration=self.migration, schema=self.schema, lock_timeout=self.lock_timeout,
-                    renames=self.renames, left_alone=self.left_alone, **extra)
+                    renames=self.renames, left_alone=self.left_alone, additions=self.additions, **extra)
 
 
-def use_settings(conn: psycopg.Connection, schema: str, rename_map: dict[str, str] | None) -> None:
+def use_settings(conn: psycopg.Connection, schema: str, rename_map: dict[str, str] | None,
+                 column_renames: dict[str, dict[str, str]] | None = None) -> None:
     """Feed the analysis queries their inputs, as a DBA would with SET in psql."""
-    conn.execute("SELECT set_config('pgrename.schema', %s, false), set_config('pgrename.map', %s, false)",
-                 (schema, json.dumps(rename_map) if rename_map else ""))
+    conn.execute("SELECT set_config('pgrename.schema', %s, false), set_config('pgrename.map', %s, false),"
+                 " set_config('pgrename.columns', %s, false)",
+                 (schema, json.dumps(rename_map) if rename_map else "",
+                  json.dumps(column_renames) if column_renames else ""))
 
 
 def from_catalog(conn: psycopg.Connection, config: Config) -> Plan:
-    use_settings(conn, config.schema, config.tables)
+    use_settings(conn, config.schema, config.tables, config.column_renames)
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(RENAME_PLAN_QUERY.read_text()).fetchall()
+    columns = [r for r in rows if r["kind"] == "column"]
     return Plan(config.migration, config.schema, config.lock_timeout,
-                renames=[r for r in rows if r["target_name"] is not None],
-                left_alone=[r for r in rows if r["target_name"] is None])
+                renames=[r for r in rows if r["target_name"] is not None
+                         and (r["kind"] != "column" or r["target_name"] != r["object_name"])],
+                left_alone=[r for r in rows if r["target_name"] is None],
+                additions=additions(config, columns))
+
+
+def additions(config: Config, columns: list[dict]) -> list[dict]:
+    """What the migration creates, in the order it creates it, each with what rollback needs."""
+    schema, target = config.schema, config.tables
+    found: list[dict] = []
+
+    def add(kind: str, table: str | None, name: str, detail: dict) -> None:
+        found.append({"ordinal": len(found) + 1, "kind": kind, "object_schema": schema, "table_name": table,
+                      "object_name": name, "detail": detail})
+
+    for name, values in config.enums.items():
+        add("type", None, name, {"values": values})
+    for column in config.added_columns:
+        add("column", target[column.table], column.name,
+            {"type": column.type, "type_is_enum": column.type_is_enum, "not_null": column.not_null,
+             "default": column.default, "default_sql": column.default_sql})
+    for column in config.added_columns:
+        if column.references:
+            table = target[column.table]
+            add("constraint", table, f"{table}_{column.name}_fkey",
+                {"column": column.name, "references": target.get(column.references, column.references),
+                 "on_delete": column.on_delete})
+    for merge in config.merges:
+        add("merge", target[merge.into], target[merge.source],
+            {"key": merge.key, "columns": [[into, source] for into, source in merge.columns.items()],
+             "on_conflict": merge.on_conflict})
+    if config.compatibility_views:
+        for source, table in target.items():
+            shown = [[c["target_name"], c["object_name"]] for c in columns
+                     if c["source_table"] == source and c["note"] is None]
+            if shown:  # a table that does not exist gets no view; preflight names it
+                add("view", table, source, {"columns": shown})
+    return found
 
 
 def recorded_status(conn: psycopg.Connection, migration: str) -> dict | None:
@@ -67,7 +108,10 @@ def from_history(conn: psycopg.Connection, config: Config, schema: str) -> Plan:
         rows = cur.execute(
             "SELECT ordinal, kind, table_schema, source_table, target_table, object_schema, object_name, target_name"
             " FROM pgrename.renamed_object WHERE migration = %s ORDER BY ordinal", (config.migration,)).fetchall()
-    return Plan(config.migration, schema, config.lock_timeout, renames=rows)
+        added = cur.execute(
+            "SELECT ordinal, kind, object_schema, table_name, object_name, detail"
+            " FROM pgrename.added_object WHERE migration = %s ORDER BY ordinal", (config.migration,)).fetchall()
+    return Plan(config.migration, schema, config.lock_timeout, renames=rows, additions=added)
 
 
 def migrate_script(plan: Plan) -> list[Part]:

@@ -42,6 +42,14 @@ def literal(value: object) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def sql_type(text: str) -> str:
+    """A column type from config, written into DDL as is: so it must be a plain type name."""
+    from .config import DEFAULT_SQL_PATTERN, TYPE_PATTERN
+    if not (TYPE_PATTERN.match(text) or DEFAULT_SQL_PATTERN.match(text)):
+        raise RenderError(f"not a plain SQL type or expression: {text!r}")
+    return text
+
+
 def oneline(text: str) -> str:
     """Text safe inside a -- comment: control characters (a newline would end it) escaped."""
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
@@ -55,7 +63,7 @@ _environment = jinja2.Environment(
     keep_trailing_newline=True,
     autoescape=False,
 )
-_environment.filters.update(ident=ident, literal=literal, oneline=oneline)
+_environment.filters.update(ident=ident, literal=literal, oneline=oneline, sql_type=sql_type)
 
 
 def format_sql(text: str) -> str:

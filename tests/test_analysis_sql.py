@@ -16,7 +16,8 @@ def test_rename_plan_with_a_map(demo_db):
     assert renamed[("table", "User")] == "users"
     assert renamed[("constraint", "User_pkey")] == "users_pkey"
     assert renamed[("index", "User_email_key")] == "users_email_key"
-    assert len(plan) == 5
+    assert sum(r[1] != "column" for r in plan) == 5
+    assert [r[6] for r in plan if r[1] == "column"][:2] == ["id", "email"]  # every column, in table order
 
 
 def test_discovery_proposes_names_by_the_naming_rule(empty_db):

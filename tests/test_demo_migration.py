@@ -25,13 +25,19 @@ def test_migrate_renames_tables_and_every_object_named_after_them(demo_db):
     tables = demo_db.table_names()
     assert set(TARGETS.values()) <= tables and not set(TARGETS) & tables
     assert oids(demo_db, TARGETS.values()) == {TARGETS[s]: oid for s, oid in oids_before.items()}
-    assert row_counts(demo_db, TARGETS) == counts_before
+    # Same rows everywhere, plus the legacy rows the config merges into the new chat tables.
+    merged = {"AssistantChatSession": counts_before["AssistantConversation"],
+              "AssistantChatMessage": counts_before["AssistantMessage"]}
+    assert row_counts(demo_db, TARGETS) == {t: n + merged.get(t, 0) for t, n in counts_before.items()}
     constraints = {row[0] for row in demo_db.query("SELECT conname FROM pg_constraint")}
     assert {"users_pkey", "users_email_check", "chat_sessions_userId_fkey", "chat_messages_sessionId_fkey",
             "chat_messages_temp_conversationId_fkey"} <= constraints
     assert not [c for c in constraints if c.startswith(("User_", "Assistant"))]
     relations = {row[0] for row in demo_db.query(
-        "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace")}
+        "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind <> 'v'")}
+    views = {row[0] for row in demo_db.query(
+        "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'v'")}
+    assert views == set(TARGETS) | {"active_users"}  # the old names, as compatibility views
     assert {"users_pkey", "users_email_key", "users_username_key", "chat_messages_sessionId_idx",
             "chat_messages_temp_id_seq", "idx_recent_sessions"} <= relations
     assert not [r for r in relations if r.startswith(("User_", "Assistant"))]
@@ -133,7 +139,7 @@ def test_dry_run_reports_every_check_and_changes_nothing(demo_db):
     result = demo_db.runner("dry-run")
     assert result.code == 0, result.text
     for check in ("every table to rename exists", "every new name is free", "no old name remains",
-                  "foreign keys valid (56 of 56)"):
+                  "foreign keys valid (57 of 57)"):
         assert f"check passed: {check}" in result.out
     assert "sql/010_rename_tables.sql.j2" in result.out
     assert demo_db.schema_dump() == dump

@@ -104,5 +104,5 @@ def test_stale_plan_is_refused_by_the_script(demo_db):
     done = psql(demo_db.url, "--single-transaction", "-f", str(demo_db.workdir / "build" / "migrate.sql"),
                 check=False)
     assert done.returncode != 0
-    assert 'index "AssistantFolder_userId_idx" of table "AssistantFolder" no longer exists' in done.stderr
+    assert 'index "AssistantFolder_userId_idx" of table "AssistantFolder" does not exist' in done.stderr
     assert "AssistantFolder" in demo_db.table_names()

@@ -3,6 +3,7 @@
 -- One pass over the catalog for all tables (no query per table). Runs as is in psql:
 --   SET pgrename.schema = 'public';                              -- default: public
 --   SET pgrename.map = '{"User": "users", "AssistantFolder": "chat_folders"}';
+--   SET pgrename.columns = '{"AssistantChatSession": {"sessionName": "title"}}';   -- optional
 --   \i sql/analysis/rename_plan.sql
 -- (discovery.sql proposes a map from the naming rule.)
 --
@@ -11,6 +12,8 @@
 -- it is renamed by swapping that prefix. Any other name is left alone, with the reason.
 -- Index-backed constraints (primary key, unique, exclusion) are renamed as constraints,
 -- which renames their index too, so their indexes are not listed again.
+-- Every column is listed (kind column, in table order), with its new name where
+-- pgrename.columns renames it: compatibility views show the old names over the new ones.
 WITH RECURSIVE
 mapped_table AS (
     -- A table that does not exist keeps a row with a NULL oid, so that preflight can name it.
@@ -57,11 +60,31 @@ dependent AS (
     FROM mapped_table AS t
     JOIN pg_trigger AS tg ON tg.tgrelid = t.table_oid AND NOT tg.tgisinternal
 ),
+column_rename AS (
+    SELECT r.key AS source_table, c.key AS column_name, c.value AS new_name
+    FROM jsonb_each(coalesce(nullif(current_setting('pgrename.columns', true), ''), '{}')::jsonb) AS r
+    CROSS JOIN jsonb_each_text(r.value) AS c
+),
 planned AS (
     SELECT t.table_schema, t.source_table, t.target_table, 'table' AS kind, 1 AS kind_order,
            t.table_schema AS object_schema, t.source_table AS object_name, t.target_table AS target_name,
-           CASE WHEN t.table_oid IS NULL THEN 'table does not exist' END AS note
+           CASE WHEN t.table_oid IS NULL THEN 'table does not exist' END AS note, '' AS object_order
     FROM mapped_table AS t
+    UNION ALL
+    -- Columns renamed by the map that the table does not have keep a row, for preflight to name.
+    SELECT t.table_schema, t.source_table, t.target_table, 'column', 6, t.table_schema,
+           coalesce(c.attname, c.column_name), coalesce(c.new_name, c.attname),
+           CASE WHEN c.attname IS NULL THEN 'column does not exist' END,
+           lpad(coalesce(c.attnum, 32767)::text, 5, '0')
+    FROM mapped_table AS t
+    CROSS JOIN LATERAL (
+        SELECT a.attname, a.attnum, cr.column_name, cr.new_name
+        FROM (SELECT attname, attnum FROM pg_attribute
+              WHERE attrelid = t.table_oid AND attnum > 0 AND NOT attisdropped) AS a
+        FULL JOIN (SELECT column_name, new_name FROM column_rename
+                   WHERE source_table = t.source_table) AS cr ON cr.column_name = a.attname
+    ) AS c
+    WHERE t.table_oid IS NOT NULL
     UNION ALL
     SELECT t.table_schema, t.source_table, t.target_table, d.kind, d.kind_order, d.object_schema, d.object_name,
            CASE WHEN left(d.object_name, length(t.source_table) + 1) IN (t.source_table || '_', t.source_table || '.')
@@ -69,11 +92,12 @@ planned AS (
            END,
            CASE WHEN left(d.object_name, length(t.source_table) + 1) NOT IN (t.source_table || '_', t.source_table || '.')
                 THEN format('name does not start with %s', quote_ident(t.source_table || '_'))
-           END
+           END,
+           d.object_name
     FROM mapped_table AS t
     JOIN dependent AS d ON d.table_oid = t.table_oid
 )
-SELECT row_number() OVER (ORDER BY o.depth, p.source_table COLLATE "C", p.kind_order, p.object_name COLLATE "C")::int AS ordinal,
+SELECT row_number() OVER (ORDER BY o.depth, p.source_table COLLATE "C", p.kind_order, p.object_order COLLATE "C")::int AS ordinal,
        p.kind, p.table_schema, p.source_table, p.target_table, p.object_schema, p.object_name, p.target_name, p.note
 FROM planned AS p
 JOIN rename_order AS o ON o.source_table = p.source_table

@@ -11,7 +11,7 @@ CREATE TABLE IF NOT EXISTS pgrename.audit (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     event text NOT NULL CHECK (event IN ('migration_start', 'migration_complete', 'migration_failed',
                                          'rollback_start', 'rollback_complete', 'rollback_failed',
-                                         'dry_run')),
+                                         'dry_run', 'contract_complete', 'contract_failed')),
     migration text NOT NULL,
     db_user text NOT NULL DEFAULT current_user,
     client_addr inet DEFAULT inet_client_addr(),
@@ -31,13 +31,14 @@ CREATE TABLE IF NOT EXISTS pgrename.history (
     applied_at timestamptz,
     applied_by text,
     rolled_back_at timestamptz,
-    rolled_back_by text
+    rolled_back_by text,
+    contracted_at timestamptz
 );
 
 CREATE TABLE IF NOT EXISTS pgrename.renamed_object (
     migration text NOT NULL REFERENCES pgrename.history ON DELETE CASCADE,
     ordinal integer NOT NULL,
-    kind text NOT NULL CHECK (kind IN ('table', 'constraint', 'index', 'sequence', 'trigger')),
+    kind text NOT NULL CHECK (kind IN ('table', 'constraint', 'index', 'sequence', 'trigger', 'column')),
     table_schema text NOT NULL,
     source_table text NOT NULL,
     target_table text NOT NULL,
@@ -46,7 +47,30 @@ CREATE TABLE IF NOT EXISTS pgrename.renamed_object (
     target_name text NOT NULL,
     table_oid oid NOT NULL,
     object_oid oid NOT NULL,
+    object_subid integer NOT NULL DEFAULT 0,  -- a column's attnum: its identity through a rename
     PRIMARY KEY (migration, ordinal)
+);
+
+-- What a migration created, for verify to find and rollback to remove: enum types, columns,
+-- their foreign keys, compatibility views, and merges (whose rows are in merged_row).
+CREATE TABLE IF NOT EXISTS pgrename.added_object (
+    migration text NOT NULL REFERENCES pgrename.history ON DELETE CASCADE,
+    ordinal integer NOT NULL,
+    kind text NOT NULL CHECK (kind IN ('type', 'column', 'constraint', 'view', 'merge')),
+    object_schema text NOT NULL,
+    table_name text,               -- the table (new name) it belongs to; NULL for a type
+    object_name text NOT NULL,
+    detail jsonb NOT NULL DEFAULT '{}',
+    PRIMARY KEY (migration, ordinal)
+);
+
+-- Each row a merge inserted (its key) or updated (its key and the row as it was before).
+CREATE TABLE IF NOT EXISTS pgrename.merged_row (
+    migration text NOT NULL REFERENCES pgrename.history ON DELETE CASCADE,
+    into_table text NOT NULL,
+    action text NOT NULL CHECK (action IN ('inserted', 'updated')),
+    row_key jsonb NOT NULL,
+    old_row jsonb
 );
 
 -- A hash of the user schemas' shape: relations, columns, types, defaults, constraints, indexes,
