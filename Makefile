@@ -8,7 +8,7 @@ RUNNER   := $(PY) runner.py $(if $(CONFIG),--config $(CONFIG))
 DEMO_DB  := pgrename_demo
 
 .DEFAULT_GOAL := help
-.PHONY: help install postgres db db-stop demo demo-load analyze plan dry-run migrate verify rollback status psql test bench clean
+.PHONY: help install postgres db db-stop demo demo-load analyze plan dry-run migrate verify rollback contract status psql test bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -63,6 +63,9 @@ verify: install ## prove the database matches the migration (or its rollback)
 
 rollback: install ## undo the migration; proves the schema is as it was
 	@$(RUNNER) rollback
+
+contract: install ## drop the compatibility views once old clients are updated (UNDO=1 brings them back)
+	@$(RUNNER) contract $(if $(UNDO),--undo)
 
 status: install ## applied migrations and the audit trail
 	@$(RUNNER) status

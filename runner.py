@@ -28,6 +28,7 @@ COMMANDS = {
     "verify": "prove the database matches what the migration (or its rollback) recorded",
     "rollback": "undo the applied migration and prove the schema is back as it was",
     "status": "show applied migrations and the audit trail",
+    "contract": "drop the compatibility views once every client uses the new names (--undo: bring them back)",
 }
 
 
@@ -42,6 +43,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         command = sub.add_parser(name, help=help_text, description=help_text)
         if name in ("plan", "status"):
             command.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+        if name == "contract":
+            command.add_argument("--undo", action="store_true", help="re-create the views a contract dropped")
         if name == "analyze":
             command.add_argument("--format", choices=["text", "json", "markdown"], default="text",
                                  help="text for people, json for machines, markdown for a change request")
@@ -82,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
             handler = getattr(commands, "cmd_" + args.command.replace("-", "_"))
             if args.command == "analyze":
                 code = handler(ctx, output=args.format, exact=args.exact, write_config=args.write_config)
+            elif args.command == "contract":
+                code = handler(ctx, undo=args.undo)
             elif args.command in ("plan", "status"):
                 code = handler(ctx, as_json=as_json)
             else:

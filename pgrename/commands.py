@@ -23,7 +23,7 @@ from psycopg.types.json import Jsonb
 from . import analyze
 from . import plan as plans
 from .config import Config
-from .render import PROJECT_DIR, Part, checksum, script, statements
+from .render import PROJECT_DIR, Part, checksum, render, script, statements
 
 PLURAL = {"table": "tables", "constraint": "constraints", "index": "indexes", "sequence": "sequences",
           "trigger": "triggers", "column": "columns", "type": "types", "merge": "merges", "view": "views"}
@@ -348,3 +348,34 @@ def cmd_analyze(ctx: Context, output: str = "text", exact: bool = False, write_c
     if report["summary"]["conflicts"]:
         return EXIT_CONFLICTS
     return EXIT_BLOCKERS if report["summary"]["blockers"] else EXIT_OK
+
+
+def cmd_contract(ctx: Context, undo: bool = False) -> int:
+    """Drop the compatibility views once old clients are updated (or, with undo, bring them back)."""
+    status = plans.recorded_status(ctx.conn, ctx.config.migration)
+    contracted = bool(status and status["contracted_at"])
+    if not status or status["status"] != "applied" or contracted != undo:
+        state = ("not applied" if not status or status["status"] != "applied"
+                 else "contracted already" if contracted else "not contracted")
+        log.info("migration %s is %s; nothing to %s", ctx.config.migration, state, "undo" if undo else "contract")
+        return EXIT_OK
+    plan = plans.from_history(ctx.conn, ctx.config, status["table_schema"])
+    views = [a["object_name"] for a in plan.additions if a["kind"] == "view"]
+    # The change itself is the view step (its rollback mirror drops them); its checksum is audited.
+    change = render("sql/100_compatibility_views.sql.j2" if undo else "rollback/100_compatibility_views.sql.j2",
+                    plan.context())
+    template = ("rollback" if undo else "sql") + "/contract/drop_compatibility_views.sql.j2"
+    part = render(template, plan.context(checksum=checksum([change])))
+    log.info("%s the compatibility views %s:", "re-creating" if undo else "dropping", ", ".join(views) or "(none)")
+    try:
+        with ctx.conn.transaction():
+            run(ctx.conn, [part])
+    except StepFailed as failed:
+        raise fail(ctx, failed, "contract_failed", checksum([change])) from None
+    BUILD_DIR.mkdir(parents=True, exist_ok=True)
+    written = BUILD_DIR / ("uncontract.sql" if undo else "contract.sql")
+    written.write_text(script([part]))
+    log.info("wrote %s", written)
+    log.info("%s", "views back: old clients work again." if undo
+             else "contracted: only the new names remain. `make rollback` still undoes the whole migration.")
+    return EXIT_OK

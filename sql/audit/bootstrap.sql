@@ -11,7 +11,7 @@ CREATE TABLE IF NOT EXISTS pgrename.audit (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     event text NOT NULL CHECK (event IN ('migration_start', 'migration_complete', 'migration_failed',
                                          'rollback_start', 'rollback_complete', 'rollback_failed',
-                                         'dry_run', 'contract_complete', 'contract_failed')),
+                                         'dry_run', 'contract_complete', 'contract_failed', 'contract_undone')),
     migration text NOT NULL,
     db_user text NOT NULL DEFAULT current_user,
     client_addr inet DEFAULT inet_client_addr(),
