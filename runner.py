@@ -43,6 +43,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         command = sub.add_parser(name, help=help_text, description=help_text)
         if name in ("plan", "status"):
             command.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+        if name == "verify":
+            command.add_argument("--contract", type=Path, metavar="FILE",
+                                 help="also check the database against this Prisma schema (default: config's contract)")
         if name == "contract":
             command.add_argument("--undo", action="store_true", help="re-create the views a contract dropped")
         if name == "analyze":
@@ -85,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
             handler = getattr(commands, "cmd_" + args.command.replace("-", "_"))
             if args.command == "analyze":
                 code = handler(ctx, output=args.format, exact=args.exact, write_config=args.write_config)
+            elif args.command == "verify":
+                code = handler(ctx, contract=args.contract)
             elif args.command == "contract":
                 code = handler(ctx, undo=args.undo)
             elif args.command in ("plan", "status"):

@@ -20,7 +20,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from . import analyze
+from . import analyze, prisma
 from . import plan as plans
 from .config import Config
 from .render import PROJECT_DIR, Part, checksum, render, script, statements
@@ -36,6 +36,7 @@ def counted(kind: str, n: int) -> str:
  EXIT_CONFLICTS, EXIT_BLOCKERS) = range(8)
 BUILD_DIR = Path(os.environ.get("PGRENAME_BUILD_DIR", PROJECT_DIR / "build"))
 BLOCKERS_QUERY = PROJECT_DIR / "sql" / "analysis" / "blockers.sql"
+CONTRACT_QUERY = PROJECT_DIR / "sql" / "analysis" / "contract.sql"
 
 log = logging.getLogger("pgrename")
 
@@ -263,7 +264,33 @@ def cmd_migrate(ctx: Context) -> int:
     return EXIT_OK
 
 
-def cmd_verify(ctx: Context) -> int:
+def contract_differences(ctx: Context, contract: Path) -> list[dict]:
+    """Every difference between the live schema and a Prisma schema, worst first."""
+    try:
+        expected = prisma.expectations(prisma.load(contract))
+    except prisma.PrismaError as error:
+        raise Failure(f"contract: {error}", EXIT_USAGE) from None
+    ctx.conn.execute("SELECT set_config('pgrename.schema', %s, false), set_config('pgrename.contract', %s, false)",
+                     (ctx.config.schema, json.dumps(expected)))
+    with ctx.conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(CONTRACT_QUERY.read_text()).fetchall()
+
+
+def check_contract(ctx: Context, contract: Path) -> None:
+    differences = contract_differences(ctx, contract)
+    errors = [d for d in differences if d["severity"] == "error"]
+    log.info("contract %s: %d difference(s), %d note(s)", contract, len(errors), len(differences) - len(errors))
+    for d in differences:
+        where = d["table_name"] + (f".{d['column_name']}" if d["column_name"] else "")
+        log.info("  %s %s %s: expected %s, found %s (%s:%s)", d["severity"].upper(), d["kind"], where,
+                 d["expected"], d["actual"], contract.name, d["line"])
+    if errors:
+        raise Failure(f"the database does not match the contract {contract}: {len(errors)} difference(s)",
+                      EXIT_CHECK_FAILED)
+
+
+def cmd_verify(ctx: Context, contract: Path | None = None) -> int:
+    contract = contract or ctx.config.contract
     status = plans.recorded_status(ctx.conn, ctx.config.migration)
     if status is None:
         raise Failure(f"nothing to verify: migration {ctx.config.migration} has never run on this database",
@@ -278,6 +305,8 @@ def cmd_verify(ctx: Context) -> int:
         raise Failure(failed.report(), failed.exit_code()) from None
     log.info("verified: the database matches migration %s (%s).", ctx.config.migration,
              status["status"].replace("_", " "))
+    if contract and status["status"] == "applied":
+        check_contract(ctx, contract)
     return EXIT_OK
 
 
