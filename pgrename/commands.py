@@ -276,7 +276,8 @@ def contract_differences(ctx: Context, contract: Path) -> list[dict]:
         return cur.execute(CONTRACT_QUERY.read_text()).fetchall()
 
 
-def check_contract(ctx: Context, contract: Path) -> None:
+def check_contract(ctx: Context, contract: Path) -> int:
+    """Report the differences with the contract; how many are errors."""
     differences = contract_differences(ctx, contract)
     errors = [d for d in differences if d["severity"] == "error"]
     log.info("contract %s: %d difference(s), %d note(s)", contract, len(errors), len(differences) - len(errors))
@@ -284,9 +285,7 @@ def check_contract(ctx: Context, contract: Path) -> None:
         where = d["table_name"] + (f".{d['column_name']}" if d["column_name"] else "")
         log.info("  %s %s %s: expected %s, found %s (%s:%s)", d["severity"].upper(), d["kind"], where,
                  d["expected"], d["actual"], contract.name, d["line"])
-    if errors:
-        raise Failure(f"the database does not match the contract {contract}: {len(errors)} difference(s)",
-                      EXIT_CHECK_FAILED)
+    return len(errors)
 
 
 def cmd_verify(ctx: Context, contract: Path | None = None) -> int:
@@ -298,15 +297,21 @@ def cmd_verify(ctx: Context, contract: Path | None = None) -> int:
     plan = plans.from_history(ctx.conn, ctx.config, status["table_schema"])
     log.info("verify: migration %s is %s; checking the database against what it recorded:",
              ctx.config.migration, status["status"].replace("_", " "))
+    failure = None
     try:
         with ctx.conn.transaction(force_rollback=True):
             run(ctx.conn, plans.verify_script(plan, status["status"]))
+        log.info("verified: the database matches migration %s (%s).", ctx.config.migration,
+                 status["status"].replace("_", " "))
     except StepFailed as failed:
-        raise Failure(failed.report(), failed.exit_code()) from None
-    log.info("verified: the database matches migration %s (%s).", ctx.config.migration,
-             status["status"].replace("_", " "))
-    if contract and status["status"] == "applied":
-        check_contract(ctx, contract)
+        failure = Failure(failed.report(), failed.exit_code())
+    # The contract is checked even when the checks above failed: a DBA wants every difference at once.
+    contract_errors = check_contract(ctx, contract) if contract and status["status"] == "applied" else 0
+    if contract_errors:
+        message = f"the database does not match the contract {contract}: {contract_errors} difference(s)"
+        failure = Failure(f"{failure}\n{message}" if failure else message, EXIT_CHECK_FAILED)
+    if failure:
+        raise failure
     return EXIT_OK
 
 

@@ -168,7 +168,7 @@ def parse(text: str, where: str = "schema.prisma") -> Schema:
         if statement.startswith("@@"):
             attributes = _attributes(statement, at)
             if isinstance(block, Enum):
-                mapped = next((a for a in attributes if a.name == "@map"), None)
+                mapped = next((a for a in attributes if a.name == "@@map"), None)
                 block.db_name = _first_string(mapped.args) if mapped else block.db_name
             else:
                 block.block_attributes += attributes
