@@ -43,8 +43,11 @@ demo: demo-load ## load the legacy demo database, then analyze, plan, migrate an
 	@$(RUNNER) --database-url "$$($(PY) -m pgrename.embedded url)" migrate
 	@$(RUNNER) --database-url "$$($(PY) -m pgrename.embedded url)" verify
 	@echo
+	@echo "An old client, still using the old names (sql/demo/old_client.sql, rolled back):"
+	@psql "$$($(PY) -m pgrename.embedded url)" -X -v ON_ERROR_STOP=1 -f sql/demo/old_client.sql
 	@echo "Done. Read build/migrate.sql and build/rollback.sql; look around with 'make psql';"
-	@echo "undo with 'make rollback'; the audit trail: 'make status'."
+	@echo "when old clients are updated, 'make contract'; undo it all with 'make rollback';"
+	@echo "the audit trail: 'make status'."
 
 analyze: install ## read-only report before a rename (FORMAT=json|markdown, EXACT=1 for exact counts)
 	@$(RUNNER) analyze $(if $(FORMAT),--format $(FORMAT)) $(if $(EXACT),--exact)

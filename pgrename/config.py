@@ -21,6 +21,7 @@ KEYS = {
     "exclude": "globs: analyze never proposes the tables they match",
     "enums": "enum types to create: name: [values]",
     "columns": "per table (current name): rename: {old: new}, add: {name: {type, not_null, default, ...}}",
+    "column_rule": "snake_case: rename every column by the naming rule too (default none: columns keep their names)",
     "compatibility_views": "keep old clients working through views named like the old tables (default true)",
     "merges": "legacy tables whose rows move into another: [{from, into, key, on_conflict, columns}]",
     "contract": "a Prisma schema the database must match after migrate (make verify checks it)",
@@ -71,6 +72,7 @@ class Config:
     column_renames: dict[str, dict[str, str]] = field(default_factory=dict)
     added_columns: list[AddedColumn] = field(default_factory=list)
     compatibility_views: bool = True
+    column_rule: str | None = None
     merges: list[Merge] = field(default_factory=list)
     contract: Path | None = None
 
@@ -172,6 +174,9 @@ def load_config(path: Path) -> Config:
         if not isinstance(compatibility_views, bool):
             raise ConfigError("compatibility_views must be true or false")
         merges = _merges(data.get("merges"), tables)
+        column_rule = data.get("column_rule", "none")
+        if column_rule not in ("none", "snake_case"):
+            raise ConfigError(f"column_rule must be none or snake_case, got {column_rule!r}")
         contract = data.get("contract")
         if contract is not None:
             contract = (path.parent / _name(contract, "contract")).resolve()
@@ -180,7 +185,7 @@ def load_config(path: Path) -> Config:
     return Config(path=path, migration=migration, schema=schema, lock_timeout=lock_timeout, tables=tables,
                   include=include, exclude=exclude, enums=enums, column_renames=column_renames,
                   added_columns=added_columns, compatibility_views=compatibility_views, merges=merges,
-                  contract=contract)
+                  contract=contract, column_rule=None if column_rule == "none" else column_rule)
 
 
 def _mapping(value: object, what: str) -> dict:

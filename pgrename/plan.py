@@ -38,16 +38,16 @@ class Plan:
 
 
 def use_settings(conn: psycopg.Connection, schema: str, rename_map: dict[str, str] | None,
-                 column_renames: dict[str, dict[str, str]] | None = None) -> None:
+                 column_renames: dict[str, dict[str, str]] | None = None, column_rule: str | None = None) -> None:
     """Feed the analysis queries their inputs, as a DBA would with SET in psql."""
     conn.execute("SELECT set_config('pgrename.schema', %s, false), set_config('pgrename.map', %s, false),"
-                 " set_config('pgrename.columns', %s, false)",
+                 " set_config('pgrename.columns', %s, false), set_config('pgrename.column_rule', %s, false)",
                  (schema, json.dumps(rename_map) if rename_map else "",
-                  json.dumps(column_renames) if column_renames else ""))
+                  json.dumps(column_renames) if column_renames else "", column_rule or ""))
 
 
 def from_catalog(conn: psycopg.Connection, config: Config) -> Plan:
-    use_settings(conn, config.schema, config.tables, config.column_renames)
+    use_settings(conn, config.schema, config.tables, config.column_renames, config.column_rule)
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(RENAME_PLAN_QUERY.read_text()).fetchall()
     columns = [r for r in rows if r["kind"] == "column"]

@@ -50,3 +50,25 @@ def test_schema_fingerprint_is_stable_and_sees_changes(demo_db):
     assert demo_db.scalar("SELECT pgrename.schema_fingerprint()") == first
     demo_db.execute('ALTER TABLE "User" ALTER COLUMN "firstName" SET DEFAULT \'x\'')
     assert demo_db.scalar("SELECT pgrename.schema_fingerprint()") != first
+
+
+def test_column_rule_and_table_rule_are_the_same_rule(empty_db):
+    names = ["User", "AssistantChatSession", "HTTPRequestLog", "UserID", "OAuth2Token", "Table2Go", "already_snake",
+             "lastMessageAt", "isActive", "XMLHttpRequest"]
+    empty_db.execute(" ".join(f'CREATE TABLE "{n}" ("{n}" int);' for n in names))
+    tables = {r[0]: r[3] for r in rows(empty_db, "discovery.sql")}
+    plan = rows(empty_db, "rename_plan.sql", "SET pgrename.column_rule = 'snake_case'",
+                "SET pgrename.map = '" + "{" + ", ".join(f'"{n}": "t{i}"' for i, n in enumerate(names)) + "}'")
+    columns = {r[6]: r[7] for r in plan if r[1] == "column"}
+    assert columns == tables
+    assert columns["lastMessageAt"] == "last_message_at" and columns["XMLHttpRequest"] == "xml_http_request"
+
+
+def test_column_rule_renames_columns_and_views_keep_the_old_names(demo_db):
+    config = demo_db.write_config({"AssistantFolder": "chat_folders"}, column_rule="snake_case")
+    result = demo_db.runner("migrate", config=config)
+    assert result.code == 0, result.text
+    assert {r[0] for r in demo_db.query("SELECT attname FROM pg_attribute WHERE attrelid = 'chat_folders'::regclass"
+                                       " AND attnum > 0")} == {"id", "user_id", "name", "created_at"}
+    assert demo_db.scalar('SELECT "userId" FROM "AssistantFolder" WHERE id = \'fld_000001\'') == "usr_000001"
+    assert demo_db.runner("rollback", config=config).code == 0

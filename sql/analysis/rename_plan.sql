@@ -4,6 +4,7 @@
 --   SET pgrename.schema = 'public';                              -- default: public
 --   SET pgrename.map = '{"User": "users", "AssistantFolder": "chat_folders"}';
 --   SET pgrename.columns = '{"AssistantChatSession": {"sessionName": "title"}}';   -- optional
+--   SET pgrename.column_rule = 'snake_case';   -- optional: every other column by the naming rule
 --   \i sql/analysis/rename_plan.sql
 -- (discovery.sql proposes a map from the naming rule.)
 --
@@ -72,8 +73,15 @@ planned AS (
     FROM mapped_table AS t
     UNION ALL
     -- Columns renamed by the map that the table does not have keep a row, for preflight to name.
+    -- The naming rule is discovery.sql's, word for word (tests hold the two to the same answers).
     SELECT t.table_schema, t.source_table, t.target_table, 'column', 6, t.table_schema,
-           coalesce(c.attname, c.column_name), coalesce(c.new_name, c.attname),
+           coalesce(c.attname, c.column_name),
+           coalesce(c.new_name,
+                    CASE WHEN current_setting('pgrename.column_rule', true) = 'snake_case'
+                         THEN lower(regexp_replace(regexp_replace(c.attname, '(.)([A-Z][a-z]+)', '\1_\2', 'g'),
+                                                   '([a-z0-9])([A-Z])', '\1_\2', 'g'))
+                    END,
+                    c.attname),
            CASE WHEN c.attname IS NULL THEN 'column does not exist' END,
            lpad(coalesce(c.attnum, 32767)::text, 5, '0')
     FROM mapped_table AS t
