@@ -22,7 +22,7 @@ from psycopg.types.json import Jsonb
 
 from . import analyze, prisma
 from . import plan as plans
-from .config import Config
+from .config import Config, seconds
 from .render import PROJECT_DIR, Part, checksum, render, script, statements
 
 PLURAL = {"table": "tables", "constraint": "constraints", "index": "indexes", "sequence": "sequences",
@@ -141,19 +141,59 @@ def record(conn: psycopg.Connection, event: str, migration: str, sql_checksum: s
         log.warning("warning: could not record %s in pgrename.audit: %s", event, str(error).strip())
 
 
-def fail(ctx: Context, failed: StepFailed, event: str, sql_checksum: str) -> Failure:
+def describe_blockers(held_by: list[dict]) -> str:
+    return "\n".join(f"  pid {b['pid']} user {b['user_name']} application {b['application_name']!r}"
+                     f" state {b['state']} transaction age {b['transaction_age']}:"
+                     f" {b['mode']} on {b['locked_table']}; last query: {b['last_query']}"
+                     for b in held_by) or "  (none left by now)"
+
+
+def terminate_old_blockers(ctx: Context, held_by: list[dict]) -> None:
+    """With terminate_blockers_after set: end the blocking sessions whose transaction is older."""
+    if ctx.config.terminate_blockers_after is None:
+        return
+    ended = ctx.conn.execute(
+        "SELECT array_agg(pid) FROM pg_stat_activity WHERE pid = ANY (%s::int[])"
+        " AND now() - xact_start > %s::interval AND pg_terminate_backend(pid)",
+        ([int(b["pid"]) for b in held_by if b["locked_table"]], ctx.config.terminate_blockers_after)).fetchone()[0]
+    if ended:
+        log.warning("terminated blocking session(s) %s, in a transaction for more than %s",
+                    ", ".join(map(str, ended)), ctx.config.terminate_blockers_after)
+
+
+def apply(ctx: Context, parts: list[Part], failed_event: str, sql_checksum: str) -> None:
+    """Run the parts in one transaction. When a lock is not granted within lock_timeout the
+    transaction rolls back (nothing changed, nobody kept waiting behind it); then wait, doubling
+    the wait each time, and try again, lock_retries times at most."""
+    wait = seconds(ctx.config.retry_wait)
+    attempts = ctx.config.lock_retries + 1
+    for attempt in range(1, attempts + 1):
+        try:
+            with ctx.conn.transaction():
+                run(ctx.conn, parts)
+            return
+        except StepFailed as failed:
+            if not failed.is_lock_timeout or attempt == attempts:
+                raise fail(ctx, failed, failed_event, sql_checksum, attempts=attempt) from None
+            held_by = blockers(ctx.conn, ctx.config)
+            log.warning("attempt %d of %d: a lock was not granted within lock_timeout (%s); rolled back, "
+                        "nothing changed. Sessions holding locks on the tables:\n%s\ntrying again in %.1f s",
+                        attempt, attempts, ctx.config.lock_timeout, describe_blockers(held_by), wait)
+            terminate_old_blockers(ctx, held_by)
+            time.sleep(wait)
+            wait *= 2
+
+
+def fail(ctx: Context, failed: StepFailed, event: str, sql_checksum: str, attempts: int = 1) -> Failure:
     """Report a failed run, record it, and say how the command ends."""
-    details = failed.details() | {"client_host": socket.gethostname()}
+    details = failed.details() | {"client_host": socket.gethostname(), "attempts": attempts}
     message = failed.report()
     if failed.is_lock_timeout:
         held_by = blockers(ctx.conn, ctx.config)
         details["blockers"] = held_by
-        message = (f"a lock was not granted within lock_timeout ({ctx.config.lock_timeout}); "
-                   "nothing was changed.\n" + message + "\nsessions holding locks on the tables:\n"
-                   + ("\n".join(f"  pid {b['pid']} user {b['user_name']} application {b['application_name']!r}"
-                                f" state {b['state']} transaction age {b['transaction_age']}:"
-                                f" {b['mode']} on {b['locked_table']}; last query: {b['last_query']}"
-                                for b in held_by) or "  (none left by now)"))
+        message = (f"a lock was not granted within lock_timeout ({ctx.config.lock_timeout}), {attempts} "
+                   f"attempt(s); nothing was changed.\n{message}\nsessions holding locks on the tables:\n"
+                   + describe_blockers(held_by))
     record(ctx.conn, event, ctx.config.migration, sql_checksum, details)
     return Failure(message + f"\n{event.replace('_', ' ')}: the transaction was rolled back; the database is as it was.",
                    failed.exit_code())
@@ -252,11 +292,7 @@ def cmd_migrate(ctx: Context) -> int:
     sql_checksum = checksum(migrate)
     log.info("migrate (one transaction, lock_timeout %s, sql sha256 %s):", ctx.config.lock_timeout, sql_checksum)
     started = time.monotonic()
-    try:
-        with ctx.conn.transaction():
-            run(ctx.conn, migrate)
-    except StepFailed as failed:
-        raise fail(ctx, failed, "migration_failed", sql_checksum) from None
+    apply(ctx, migrate, "migration_failed", sql_checksum)
     write_build(migrate, rollback)
     log.info("migration %s applied in %.0f ms: %s; verification passed.", ctx.config.migration,
              (time.monotonic() - started) * 1000,
@@ -326,11 +362,7 @@ def cmd_rollback(ctx: Context) -> int:
     describe_plan(plan)
     sql_checksum = checksum(rollback)
     log.info("rollback (one transaction, lock_timeout %s, sql sha256 %s):", ctx.config.lock_timeout, sql_checksum)
-    try:
-        with ctx.conn.transaction():
-            run(ctx.conn, rollback)
-    except StepFailed as failed:
-        raise fail(ctx, failed, "rollback_failed", sql_checksum) from None
+    apply(ctx, rollback, "rollback_failed", sql_checksum)
     log.info("migration %s rolled back; every name restored, schema fingerprint equal to before.",
              ctx.config.migration)
     return EXIT_OK
@@ -401,11 +433,7 @@ def cmd_contract(ctx: Context, undo: bool = False) -> int:
     template = ("rollback" if undo else "sql") + "/contract/drop_compatibility_views.sql.j2"
     part = render(template, plan.context(checksum=checksum([change])))
     log.info("%s the compatibility views %s:", "re-creating" if undo else "dropping", ", ".join(views) or "(none)")
-    try:
-        with ctx.conn.transaction():
-            run(ctx.conn, [part])
-    except StepFailed as failed:
-        raise fail(ctx, failed, "contract_failed", checksum([change])) from None
+    apply(ctx, [part], "contract_failed", checksum([change]))
     BUILD_DIR.mkdir(parents=True, exist_ok=True)
     written = BUILD_DIR / ("uncontract.sql" if undo else "contract.sql")
     written.write_text(script([part]))

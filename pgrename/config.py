@@ -16,6 +16,10 @@ KEYS = {
     "migration": "name recorded in pgrename.history; one migration per name",
     "schema": "schema whose tables are renamed",
     "lock_timeout": "longest wait for any lock, e.g. 5s or 500ms",
+    "lock_retries": "how many times to try again after a lock was not granted (default 3)",
+    "retry_wait": "wait before the first retry; it doubles each time (default 2s)",
+    "statement_timeout": "longest any one statement may run (default 5min; 0 for none)",
+    "terminate_blockers_after": "end sessions that block the migration and whose transaction is older than this (default: never)",
     "tables": "map of current table name to target table name",
     "include": "globs: analyze considers only the tables they match",
     "exclude": "globs: analyze never proposes the tables they match",
@@ -66,6 +70,10 @@ class Config:
     schema: str
     lock_timeout: str
     tables: dict[str, str]
+    lock_retries: int = 3
+    retry_wait: str = "2s"
+    statement_timeout: str = "5min"
+    terminate_blockers_after: str | None = None
     include: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
     enums: dict[str, list[str]] = field(default_factory=dict)
@@ -112,6 +120,19 @@ def _name(value: object, what: str) -> str:
     return value
 
 
+def _duration(value: object, key: str) -> str:
+    text = str(value).strip()
+    if not LOCK_TIMEOUT_PATTERN.match(text):
+        raise ConfigError(f"{key} must be a duration like 5s, 500ms or 1min, got {text!r}")
+    return text
+
+
+def seconds(duration: str) -> float:
+    """A duration of this config (500ms, 5s, 1min; a bare number is milliseconds, as in PostgreSQL)."""
+    number, unit = re.match(r"^(\d+)\s*(ms|s|min)?$", duration).groups()
+    return int(number) * {"ms": 0.001, "s": 1, "min": 60, None: 0.001}[unit]
+
+
 def _globs(value: object, key: str) -> list[str]:
     if value is None:
         return []
@@ -156,9 +177,14 @@ def load_config(path: Path) -> Config:
     try:
         migration = _name(data["migration"], "migration")
         schema = _name(data.get("schema", "public"), "schema")
-        lock_timeout = str(data.get("lock_timeout", "5s")).strip()
-        if not LOCK_TIMEOUT_PATTERN.match(lock_timeout):
-            raise ConfigError(f"lock_timeout must be a duration like 5s, 500ms or 1min, got {lock_timeout!r}")
+        lock_timeout = _duration(data.get("lock_timeout", "5s"), "lock_timeout")
+        retry_wait = _duration(data.get("retry_wait", "2s"), "retry_wait")
+        statement_timeout = _duration(data.get("statement_timeout", "5min"), "statement_timeout")
+        terminate_after = data.get("terminate_blockers_after")
+        terminate_after = None if terminate_after is None else _duration(terminate_after, "terminate_blockers_after")
+        lock_retries = data.get("lock_retries", 3)
+        if not isinstance(lock_retries, int) or isinstance(lock_retries, bool) or not 0 <= lock_retries <= 100:
+            raise ConfigError(f"lock_retries must be a whole number from 0 to 100, got {lock_retries!r}")
         tables = data.get("tables") or {}
         if not isinstance(tables, dict):
             raise ConfigError("tables must be a map of current name: target name")
@@ -183,6 +209,8 @@ def load_config(path: Path) -> Config:
     except ConfigError as error:
         raise ConfigError(f"{path}: {error}") from None
     return Config(path=path, migration=migration, schema=schema, lock_timeout=lock_timeout, tables=tables,
+                  lock_retries=lock_retries, retry_wait=retry_wait, statement_timeout=statement_timeout,
+                  terminate_blockers_after=terminate_after,
                   include=include, exclude=exclude, enums=enums, column_renames=column_renames,
                   added_columns=added_columns, compatibility_views=compatibility_views, merges=merges,
                   contract=contract, column_rule=None if column_rule == "none" else column_rule)

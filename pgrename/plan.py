@@ -19,6 +19,7 @@ class Plan:
     migration: str
     schema: str
     lock_timeout: str
+    statement_timeout: str
     renames: list[dict] = field(default_factory=list)      # objects that get a new name (columns too)
     left_alone: list[dict] = field(default_factory=list)   # objects whose names do not carry their table's
     additions: list[dict] = field(default_factory=list)    # what the migration creates, in order
@@ -34,6 +35,7 @@ class Plan:
 
     def context(self, **extra) -> dict:
         return dict(migration=self.migration, schema=self.schema, lock_timeout=self.lock_timeout,
+                    statement_timeout=self.statement_timeout,
                     renames=self.renames, left_alone=self.left_alone, additions=self.additions, **extra)
 
 
@@ -51,7 +53,7 @@ def from_catalog(conn: psycopg.Connection, config: Config) -> Plan:
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(RENAME_PLAN_QUERY.read_text()).fetchall()
     columns = [r for r in rows if r["kind"] == "column"]
-    return Plan(config.migration, config.schema, config.lock_timeout,
+    return Plan(config.migration, config.schema, config.lock_timeout, config.statement_timeout,
                 renames=[r for r in rows if r["target_name"] is not None
                          and (r["kind"] != "column" or r["target_name"] != r["object_name"])],
                 left_alone=[r for r in rows if r["target_name"] is None],
@@ -111,7 +113,8 @@ def from_history(conn: psycopg.Connection, config: Config, schema: str) -> Plan:
         added = cur.execute(
             "SELECT ordinal, kind, object_schema, table_name, object_name, detail"
             " FROM pgrename.added_object WHERE migration = %s ORDER BY ordinal", (config.migration,)).fetchall()
-    return Plan(config.migration, schema, config.lock_timeout, renames=rows, additions=added)
+    return Plan(config.migration, schema, config.lock_timeout, config.statement_timeout, renames=rows,
+                additions=added)
 
 
 def migrate_script(plan: Plan) -> list[Part]:

@@ -1,12 +1,13 @@
 """Lock waits are bounded and reported; unreachable databases and passwords never leak."""
 import psycopg
+import pytest
 
 DEMO = {"AssistantFolder": "chat_folders", "User": "users"}
 PASSWORD = "Sup3r-Secret-pw"
 
 
 def test_a_session_holding_a_lock_makes_migrate_fail_cleanly(demo_db):
-    config = demo_db.write_config(DEMO, lock_timeout="300ms")
+    config = demo_db.write_config(DEMO, lock_timeout="300ms", lock_retries=2, retry_wait="100ms")
     dump = demo_db.schema_dump()
     with psycopg.connect(demo_db.url, application_name="long_report") as blocker:
         blocker.execute('SELECT count(*) FROM "User"')  # ACCESS SHARE, held until the transaction ends
@@ -15,13 +16,14 @@ def test_a_session_holding_a_lock_makes_migrate_fail_cleanly(demo_db):
         result = demo_db.runner("migrate", config=config)
 
         assert result.code == 4, result.text
-        assert "a lock was not granted within lock_timeout (300ms); nothing was changed" in result.text
+        assert "a lock was not granted within lock_timeout (300ms), 3 attempt(s); nothing was changed" in result.text
+        assert "attempt 1 of 3" in result.text and "attempt 2 of 3" in result.text
         assert f"pid {blocker_pid} user postgres application 'long_report' state idle in transaction" \
             in result.text
         assert demo_db.schema_dump() == dump
         event, details = demo_db.query("SELECT event, details FROM pgrename.audit")[0]
         assert event == "migration_failed"
-        assert details["sqlstate"] == "55P03"
+        assert details["sqlstate"] == "55P03" and details["attempts"] == 3
         assert [b["pid"] for b in details["blockers"]] == [str(blocker_pid)]
     assert demo_db.runner("migrate", config=config).code == 0  # the lock is gone
 
@@ -37,7 +39,7 @@ def test_unreachable_database_names_it_without_the_password(demo_db):
 
 def test_password_is_never_in_output_logs_or_audit(demo_db):
     url = demo_db.url.replace("postgres@", f"postgres:{PASSWORD}@")
-    config = demo_db.write_config(DEMO, lock_timeout="200ms")
+    config = demo_db.write_config(DEMO, lock_timeout="200ms", lock_retries=0)
     outputs = []
     with psycopg.connect(demo_db.url) as blocker:
         blocker.execute('SELECT 1 FROM "User" LIMIT 1')
@@ -49,3 +51,32 @@ def test_password_is_never_in_output_logs_or_audit(demo_db):
     assert "Sup3r" not in seen
     audit = demo_db.scalar("SELECT string_agg(t::text, ' ') FROM pgrename.audit AS t")
     assert "Sup3r" not in audit
+
+
+def test_migrate_succeeds_when_the_blocker_goes_away_between_retries(demo_db):
+    import threading
+    # Waits of 0.2, 0.4, 0.8, 1.6, 3.2 s between attempts: the blocker ends after 2.5 s.
+    config = demo_db.write_config(DEMO, lock_timeout="200ms", lock_retries=5, retry_wait="200ms")
+    blocker = psycopg.connect(demo_db.url)
+    blocker.execute('SELECT 1 FROM "User" LIMIT 1')
+    threading.Timer(2.5, blocker.close).start()  # ends its transaction, so its lock goes
+
+    result = demo_db.runner("migrate", config=config)
+
+    assert result.code == 0, result.text
+    assert "attempt 1 of 6: a lock was not granted" in result.text
+    assert "attempt 6 of 6" not in result.text
+    assert "users" in demo_db.table_names()
+
+
+def test_old_blockers_are_terminated_when_configured(demo_db):
+    config = demo_db.write_config(DEMO, lock_timeout="200ms", lock_retries=2, retry_wait="100ms",
+                                  terminate_blockers_after="50ms")
+    blocker = psycopg.connect(demo_db.url)
+    blocker.execute('SELECT 1 FROM "User" LIMIT 1')
+    pid = blocker.info.backend_pid
+    result = demo_db.runner("migrate", config=config)
+    assert result.code == 0, result.text
+    assert f"terminated blocking session(s) {pid}" in result.text
+    with pytest.raises(psycopg.OperationalError):
+        blocker.execute("SELECT 1")
