@@ -4,11 +4,12 @@
 PYTHON   ?= python3
 VENV     := .venv
 PY       := $(VENV)/bin/python
-RUNNER   := $(PY) runner.py $(if $(CONFIG),--config $(CONFIG))
+RUNNER   := $(PY) runner.py $(if $(CONFIG),--config $(CONFIG)) $(if $(PROFILE),--profile $(PROFILE))
+APPROVAL := $(if $(APPROVE),--approve $(APPROVE))
 DEMO_DB  := pgrename_demo
 
 .DEFAULT_GOAL := help
-.PHONY: help install postgres db db-stop demo demo-load analyze plan dry-run migrate verify rollback contract status psql test bench clean
+.PHONY: help install postgres db db-stop demo demo-load analyze plan dry-run migrate verify rollback contract backups restore-backup status psql test bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -59,16 +60,22 @@ dry-run: install ## run the whole migration in a transaction, report, roll back
 	@$(RUNNER) dry-run
 
 migrate: install ## apply the migration (says so and does nothing if already applied)
-	@$(RUNNER) migrate
+	@$(RUNNER) migrate $(if $(APPLY),--apply) $(APPROVAL)
 
 verify: install ## prove the database matches the migration (or its rollback); CONTRACT=file.prisma checks that too
 	@$(RUNNER) verify $(if $(CONTRACT),--contract $(CONTRACT))
 
 rollback: install ## undo the migration; proves the schema is as it was
-	@$(RUNNER) rollback
+	@$(RUNNER) rollback $(APPROVAL)
 
 contract: install ## drop the compatibility views once old clients are updated (UNDO=1 brings them back)
-	@$(RUNNER) contract $(if $(UNDO),--undo)
+	@$(RUNNER) contract $(if $(UNDO),--undo) $(APPROVAL)
+
+backups: install ## list the backups taken before migrations
+	@$(RUNNER) backups
+
+restore-backup: install ## restore FILE=backups/... into a new database (INTO_ORIGINAL=1 over this one, with approval)
+	@$(RUNNER) restore-backup $(FILE) $(if $(INTO_ORIGINAL),--into-original) $(APPROVAL)
 
 status: install ## applied migrations and the audit trail
 	@$(RUNNER) status

@@ -8,6 +8,7 @@ the embedded one of `make db`.
 from __future__ import annotations
 
 import argparse
+import inspect
 import logging
 import os
 import sys
@@ -27,8 +28,10 @@ COMMANDS = {
     "migrate": "apply the migration in one transaction (does nothing if already applied)",
     "verify": "prove the database matches what the migration (or its rollback) recorded",
     "rollback": "undo the applied migration and prove the schema is back as it was",
-    "status": "show applied migrations and the audit trail",
     "contract": "drop the compatibility views once every client uses the new names (--undo: bring them back)",
+    "status": "show applied migrations and the audit trail",
+    "backups": "list the backups taken before migrations",
+    "restore-backup": "restore a backup into a new database (or over this one, with approval)",
 }
 
 
@@ -38,22 +41,29 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--config", type=Path, default=PROJECT_DIR / "config.yaml",
                         help="the config file (default: config.yaml)")
     parser.add_argument("--database-url", help="the database (default: $DATABASE_URL, PG* variables, embedded)")
+    parser.add_argument("--profile", default=os.environ.get("PGRENAME_PROFILE") or None,
+                        help="development, staging or production (default: $PGRENAME_PROFILE, else the config's)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, help_text in COMMANDS.items():
-        command = sub.add_parser(name, help=help_text, description=help_text)
-        if name in ("plan", "status"):
-            command.add_argument("--json", action="store_true", help="machine-readable output on stdout")
-        if name == "verify":
-            command.add_argument("--contract", type=Path, metavar="FILE",
-                                 help="also check the database against this Prisma schema (default: config's contract)")
-        if name == "contract":
-            command.add_argument("--undo", action="store_true", help="re-create the views a contract dropped")
-        if name == "analyze":
-            command.add_argument("--format", choices=["text", "json", "markdown"], default="text",
-                                 help="text for people, json for machines, markdown for a change request")
-            command.add_argument("--exact", action="store_true", help="exact row counts (reads every row)")
-            command.add_argument("--write-config", type=Path, metavar="FILE",
-                                 help="also write a starter config from the live database (never overwrites)")
+    commands = {name: sub.add_parser(name, help=text, description=text) for name, text in COMMANDS.items()}
+    for name in ("plan", "status", "backups"):
+        commands[name].add_argument("--json", dest="as_json", action="store_true",
+                                    help="machine-readable output on stdout")
+    for name in ("migrate", "rollback", "contract", "restore-backup"):
+        commands[name].add_argument("--approve", dest="approved", metavar="DBNAME",
+                                    help="approval without a terminal: the database's name")
+    commands["migrate"].add_argument("--apply", dest="apply_now", action="store_true",
+                                     help="apply even where the profile dry-runs by default")
+    commands["analyze"].add_argument("--format", dest="output", choices=["text", "json", "markdown"], default="text",
+                                     help="text for people, json for machines, markdown for a change request")
+    commands["analyze"].add_argument("--exact", action="store_true", help="exact row counts (reads every row)")
+    commands["analyze"].add_argument("--write-config", type=Path, metavar="FILE",
+                                     help="also write a starter config from the live database (never overwrites)")
+    commands["verify"].add_argument("--contract", type=Path, metavar="FILE",
+                                    help="also check the database against this Prisma schema (default: config's)")
+    commands["contract"].add_argument("--undo", action="store_true", help="re-create the views a contract dropped")
+    commands["restore-backup"].add_argument("path", type=Path, metavar="FILE", help="a backup from backups/")
+    commands["restore-backup"].add_argument("--into-original", action="store_true",
+                                            help="restore over this database instead of into a new one")
     return parser.parse_args(argv)
 
 
@@ -74,28 +84,22 @@ def setup_logging(command: str, quiet: bool) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    as_json = getattr(args, "json", False) or getattr(args, "format", None) == "json"
+    as_json = getattr(args, "as_json", False) or getattr(args, "output", None) == "json"
     log_path = setup_logging(args.command, quiet=as_json)
     log = logging.getLogger("pgrename")
     conninfo = target_conninfo(args.database_url)
     try:
-        config = load_config(args.config)
+        config = load_config(args.config, args.profile)
         target = describe(conninfo)
-        log.info("pgrename %s: migration %s, config %s, database %s", args.command, config.migration,
-                 args.config, target)
+        log.info("pgrename %s: migration %s, config %s, profile %s, database %s", args.command,
+                 config.migration, args.config, config.profile.name, target)
         with connect(conninfo) as conn:
-            ctx = Context(config, conn, target)
+            ctx = Context(config, conn, target, conninfo)
             handler = getattr(commands, "cmd_" + args.command.replace("-", "_"))
-            if args.command == "analyze":
-                code = handler(ctx, output=args.format, exact=args.exact, write_config=args.write_config)
-            elif args.command == "verify":
-                code = handler(ctx, contract=args.contract)
-            elif args.command == "contract":
-                code = handler(ctx, undo=args.undo)
-            elif args.command in ("plan", "status"):
-                code = handler(ctx, as_json=as_json)
-            else:
-                code = handler(ctx)
+            # Each option's dest is the name of the handler's parameter it sets.
+            options = {name: getattr(args, name) for name in inspect.signature(handler).parameters
+                       if hasattr(args, name) and name != "ctx"}
+            code = handler(ctx, **options)
     except ConfigError as error:
         log.error("error: config: %s", error)
         code = EXIT_USAGE

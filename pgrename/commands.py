@@ -1,10 +1,11 @@
 """The commands of runner.py. Each renders SQL from sql/ or rollback/, runs it, and reports.
 
 Exit codes (documented in the README):
-    0 done, or nothing to do          4 a lock was not granted within lock_timeout
-    1 a statement failed              5 the database cannot be reached
-    2 bad config or usage             6 analyze found conflicts
-    3 a check failed                  7 analyze found sessions that would block the migration
+    0 done, or nothing to do          5 the database cannot be reached
+    1 a statement or backup failed    6 analyze found conflicts
+    2 bad config, usage, no approval  7 analyze found sessions that would block the migration
+    3 a check failed                  8 a hook or health check failed
+    4 a lock was not granted within lock_timeout
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import json
 import logging
 import os
 import socket
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +22,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from . import analyze, prisma
+from . import analyze, backup, hooks, prisma
 from . import plan as plans
 from .config import Config, seconds
 from .render import PROJECT_DIR, Part, checksum, render, script, statements
@@ -33,7 +35,7 @@ def counted(kind: str, n: int) -> str:
     return f"{n} {kind if n == 1 else PLURAL[kind]}"
 
 (EXIT_OK, EXIT_STATEMENT_FAILED, EXIT_USAGE, EXIT_CHECK_FAILED, EXIT_LOCK_TIMEOUT, EXIT_CONNECTION,
- EXIT_CONFLICTS, EXIT_BLOCKERS) = range(8)
+ EXIT_CONFLICTS, EXIT_BLOCKERS, EXIT_HOOK_FAILED) = range(9)
 BUILD_DIR = Path(os.environ.get("PGRENAME_BUILD_DIR", PROJECT_DIR / "build"))
 BLOCKERS_QUERY = PROJECT_DIR / "sql" / "analysis" / "blockers.sql"
 CONTRACT_QUERY = PROJECT_DIR / "sql" / "analysis" / "contract.sql"
@@ -88,7 +90,8 @@ class StepFailed(Exception):
 class Context:
     config: Config
     conn: psycopg.Connection
-    target: str  # the connection, described without its password
+    target: str    # the connection, described without its password
+    conninfo: str  # for pg_dump and pg_restore; never printed
 
 
 def run(conn: psycopg.Connection, parts: list[Part]) -> None:
@@ -283,12 +286,63 @@ def cmd_dry_run(ctx: Context) -> int:
     return EXIT_OK
 
 
-def cmd_migrate(ctx: Context) -> int:
+def approve(ctx: Context, action: str, approved: str | None) -> None:
+    """Where the profile requires approval: the database's name, typed at a terminal or given
+    with --approve. What will happen has been printed by then."""
+    profile, database = ctx.config.profile.name, ctx.conn.info.dbname
+    if not ctx.config.profile.require_approval:
+        return
+    if approved is not None:
+        if approved != database:
+            raise Failure(f"--approve {approved} does not name this database ({database}); nothing was done",
+                          EXIT_USAGE)
+        log.info("approved with --approve %s", database)
+        return
+    if not sys.stdin.isatty():
+        raise Failure(f"profile {profile} requires approval to {action} {database}: run it at a terminal and type "
+                      f"the database name, or pass --approve {database} (make {action} APPROVE={database}); "
+                      "nothing was done", EXIT_USAGE)
+    answer = input(f"profile {profile}: type the database name ({database}) to {action} it: ").strip()
+    if answer != database:
+        raise Failure(f"not approved ({answer!r} is not {database}); nothing was done", EXIT_USAGE)
+
+
+def hook(ctx: Context, stage: str, after_commit: bool = False) -> None:
+    try:
+        hooks.run_hooks(stage, ctx.config, ctx.conn)
+    except hooks.HookFailed as error:
+        state = "the change is committed" if after_commit else "nothing was changed"
+        raise Failure(f"{error}; {state}", EXIT_HOOK_FAILED) from None
+
+
+def take_backup(ctx: Context, plan: plans.Plan) -> None:
+    """The profile's automatic backup, verified, its path and checksum handed to the audit row."""
+    ctx.conn.execute("SELECT set_config('pgrename.backup', '', false)")
+    if not ctx.config.profile.auto_backup:
+        return
+    tables = [r["object_name"] for r in plan.tables()] if ctx.config.profile.backup_scope == "tables" else None
+    try:
+        taken = backup.take(ctx.conn, ctx.conninfo, ctx.config.schema, tables)
+    except backup.BackupFailed as error:
+        raise Failure(f"backup: {error}; nothing was changed", EXIT_STATEMENT_FAILED) from None
+    log.info("backup (%s): %s, %s bytes, sha256 %s, verified with pg_restore --list",
+             "the tables to rename" if tables else "the whole database", taken.path, f"{taken.bytes:,}", taken.sha256)
+    ctx.conn.execute("SELECT set_config('pgrename.backup', %s, false)", (json.dumps(taken.as_audit()),))
+
+
+def cmd_migrate(ctx: Context, apply_now: bool = False, approved: str | None = None) -> int:
     if said_already_applied(ctx, "do"):
         return EXIT_OK
+    if ctx.config.profile.dry_run_default and not apply_now:
+        log.info("profile %s dry-runs by default: this is a dry run. To apply: make migrate APPLY=1 "
+                 "(runner.py migrate --apply)", ctx.config.profile.name)
+        return cmd_dry_run(ctx)
     plan = catalog_plan(ctx)
     migrate, rollback = plans.migrate_script(plan), plans.rollback_script(plan)
     describe_plan(plan)
+    approve(ctx, "migrate", approved)
+    hook(ctx, "before_migrate")
+    take_backup(ctx, plan)
     sql_checksum = checksum(migrate)
     log.info("migrate (one transaction, lock_timeout %s, sql sha256 %s):", ctx.config.lock_timeout, sql_checksum)
     started = time.monotonic()
@@ -297,6 +351,16 @@ def cmd_migrate(ctx: Context) -> int:
     log.info("migration %s applied in %.0f ms: %s; verification passed.", ctx.config.migration,
              (time.monotonic() - started) * 1000,
              ", ".join(counted(kind, n) for kind, n in plan.counts().items()) + " renamed")
+    hook(ctx, "after_migrate", after_commit=True)
+    failures = hooks.health_checks(ctx.config, ctx.conn)
+    if failures:
+        if ctx.config.profile.hooks.rollback_on_failed_health_check:
+            log.warning("health check(s) failed: rolling back, as the profile says")
+            roll_back(ctx)
+            raise Failure("health check(s) failed after migrate, so it was rolled back:\n  "
+                          + "\n  ".join(failures), EXIT_HOOK_FAILED)
+        raise Failure("health check(s) failed after migrate; the migration stays applied "
+                      "(make rollback undoes it):\n  " + "\n  ".join(failures), EXIT_HOOK_FAILED)
     return EXIT_OK
 
 
@@ -351,21 +415,29 @@ def cmd_verify(ctx: Context, contract: Path | None = None) -> int:
     return EXIT_OK
 
 
-def cmd_rollback(ctx: Context) -> int:
+def cmd_rollback(ctx: Context, approved: str | None = None) -> int:
     status = plans.recorded_status(ctx.conn, ctx.config.migration)
     if not status or status["status"] != "applied":
         log.info("migration %s is not applied%s; nothing to roll back", ctx.config.migration,
                  f" (it is {status['status'].replace('_', ' ')})" if status else "")
         return EXIT_OK
-    plan = plans.from_history(ctx.conn, ctx.config, status["table_schema"])
-    rollback = plans.rollback_script(plan)
-    describe_plan(plan)
+    describe_plan(plans.from_history(ctx.conn, ctx.config, status["table_schema"]))
+    approve(ctx, "rollback", approved)
+    roll_back(ctx)
+    return EXIT_OK
+
+
+def roll_back(ctx: Context) -> None:
+    """The rollback itself, from what the migration recorded, between the profile's hooks."""
+    status = plans.recorded_status(ctx.conn, ctx.config.migration)
+    rollback = plans.rollback_script(plans.from_history(ctx.conn, ctx.config, status["table_schema"]))
+    hook(ctx, "before_rollback")
     sql_checksum = checksum(rollback)
     log.info("rollback (one transaction, lock_timeout %s, sql sha256 %s):", ctx.config.lock_timeout, sql_checksum)
     apply(ctx, rollback, "rollback_failed", sql_checksum)
     log.info("migration %s rolled back; every name restored, schema fingerprint equal to before.",
              ctx.config.migration)
-    return EXIT_OK
+    hook(ctx, "after_rollback", after_commit=True)
 
 
 def cmd_status(ctx: Context, as_json: bool = False, events: int = 20) -> int:
@@ -416,7 +488,7 @@ def cmd_analyze(ctx: Context, output: str = "text", exact: bool = False, write_c
     return EXIT_BLOCKERS if report["summary"]["blockers"] else EXIT_OK
 
 
-def cmd_contract(ctx: Context, undo: bool = False) -> int:
+def cmd_contract(ctx: Context, undo: bool = False, approved: str | None = None) -> int:
     """Drop the compatibility views once old clients are updated (or, with undo, bring them back)."""
     status = plans.recorded_status(ctx.conn, ctx.config.migration)
     contracted = bool(status and status["contracted_at"])
@@ -433,6 +505,7 @@ def cmd_contract(ctx: Context, undo: bool = False) -> int:
     template = ("rollback" if undo else "sql") + "/contract/drop_compatibility_views.sql.j2"
     part = render(template, plan.context(checksum=checksum([change])))
     log.info("%s the compatibility views %s:", "re-creating" if undo else "dropping", ", ".join(views) or "(none)")
+    approve(ctx, "contract", approved)
     apply(ctx, [part], "contract_failed", checksum([change]))
     BUILD_DIR.mkdir(parents=True, exist_ok=True)
     written = BUILD_DIR / ("uncontract.sql" if undo else "contract.sql")
@@ -440,4 +513,37 @@ def cmd_contract(ctx: Context, undo: bool = False) -> int:
     log.info("wrote %s", written)
     log.info("%s", "views back: old clients work again." if undo
              else "contracted: only the new names remain. `make rollback` still undoes the whole migration.")
+    return EXIT_OK
+
+
+def cmd_backups(ctx: Context, as_json: bool = False) -> int:
+    found = backup.listing()
+    if as_json:
+        print(json.dumps(found, indent=2))
+        return EXIT_OK
+    log.info("backups in %s:", backup.BACKUP_DIR)
+    for b in found:
+        log.info("  %s  %12s bytes  %s  sha256 %s", b["taken"], f"{b['bytes']:,}", b["path"], b["sha256"])
+    if not found:
+        log.info("  none")
+    return EXIT_OK
+
+
+def cmd_restore_backup(ctx: Context, path: Path, into_original: bool = False, approved: str | None = None) -> int:
+    """Restore a backup into a new database (the default), or over this one with approval."""
+    database = ctx.conn.info.dbname
+    if into_original:
+        log.warning("restoring %s over the database %s itself: its tables are dropped and restored", path, database)
+        if approved != database and not (sys.stdin.isatty() and input(
+                f"type the database name ({database}) to overwrite it: ").strip() == database):
+            raise Failure(f"restoring over {database} needs its name, typed or given with --approve {database}; "
+                          "nothing was done", EXIT_USAGE)
+        target = database
+    else:
+        target = f"{database}_restored_{time.strftime('%Y%m%d%H%M%S')}"
+    try:
+        backup.restore(ctx.conn, ctx.conninfo, path, target)
+    except backup.BackupFailed as error:
+        raise Failure(f"restore: {error}", EXIT_STATEMENT_FAILED) from None
+    log.info("restored %s (checksum verified) into database %s", path, target)
     return EXIT_OK

@@ -29,7 +29,44 @@ KEYS = {
     "compatibility_views": "keep old clients working through views named like the old tables (default true)",
     "merges": "legacy tables whose rows move into another: [{from, into, key, on_conflict, columns}]",
     "contract": "a Prisma schema the database must match after migrate (make verify checks it)",
+    "profile": "development, staging or production (PGRENAME_PROFILE or --profile override it)",
+    "profiles": "per profile: auto_backup, dry_run_default, require_approval, backup_scope, hooks",
 }
+PROFILE_KEYS = {"auto_backup", "dry_run_default", "require_approval", "backup_scope", "hooks"}
+HOOK_KEYS = {"before_migrate", "after_migrate", "before_rollback", "after_rollback", "health_checks",
+             "rollback_on_failed_health_check", "timeout"}
+DEFAULT_PROFILES = {
+    "development": {"auto_backup": False, "dry_run_default": False, "require_approval": False},
+    "staging": {"auto_backup": True, "dry_run_default": False, "require_approval": False},
+    "production": {"auto_backup": True, "dry_run_default": True, "require_approval": True},
+}
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    sql: str | None               # a query that must return a row whose first value is true
+    command: str | None           # or a shell command that must exit 0
+
+
+@dataclass(frozen=True)
+class Hooks:
+    before_migrate: list[str] = field(default_factory=list)     # shell commands
+    after_migrate: list[str] = field(default_factory=list)
+    before_rollback: list[str] = field(default_factory=list)
+    after_rollback: list[str] = field(default_factory=list)
+    health_checks: list[HealthCheck] = field(default_factory=list)
+    rollback_on_failed_health_check: bool = False
+    timeout: str = "60s"
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    auto_backup: bool = False
+    dry_run_default: bool = False
+    require_approval: bool = False
+    backup_scope: str = "database"  # or tables: only the tables the migration touches
+    hooks: Hooks = field(default_factory=Hooks)
 ADD_COLUMN_KEYS = {"type", "not_null", "default", "default_sql", "references", "on_delete"}
 MERGE_KEYS = {"from", "into", "key", "on_conflict", "columns"}
 LOCK_TIMEOUT_PATTERN = re.compile(r"^\d+\s*(ms|s|min)?$")
@@ -81,6 +118,7 @@ class Config:
     added_columns: list[AddedColumn] = field(default_factory=list)
     compatibility_views: bool = True
     column_rule: str | None = None
+    profile: Profile = field(default_factory=lambda: Profile("development"))
     merges: list[Merge] = field(default_factory=list)
     contract: Path | None = None
 
@@ -145,7 +183,57 @@ def _globs(value: object, key: str) -> list[str]:
     return [g.strip() for g in value]
 
 
-def load_config(path: Path) -> Config:
+def _profile(value: object, name: object) -> Profile:
+    profiles = {key: dict(settings) for key, settings in DEFAULT_PROFILES.items()}
+    for key, settings in _mapping(value, "profiles").items():
+        settings = _mapping(settings, f"profile {key!r}")
+        unknown = set(settings) - PROFILE_KEYS
+        if unknown:
+            raise ConfigError(f"profile {key!r}: unknown key {sorted(unknown)[0]!r}; "
+                              f"known keys: {', '.join(sorted(PROFILE_KEYS))}")
+        profiles.setdefault(key, {}).update(settings)
+    if name not in profiles:
+        raise ConfigError(f"profile {name!r} is not defined; profiles: {', '.join(profiles)}")
+    settings = profiles[name]
+    for key in ("auto_backup", "dry_run_default", "require_approval"):
+        if not isinstance(settings.get(key, False), bool):
+            raise ConfigError(f"profile {name!r}: {key} must be true or false")
+    scope = settings.get("backup_scope", "database")
+    if scope not in ("database", "tables"):
+        raise ConfigError(f"profile {name!r}: backup_scope must be database or tables")
+    return Profile(name, settings.get("auto_backup", False), settings.get("dry_run_default", False),
+                   settings.get("require_approval", False), scope, _hooks(settings.get("hooks"), name))
+
+
+def _hooks(value: object, profile: str) -> Hooks:
+    where = f"profile {profile!r}: hooks"
+    hooks = _mapping(value, where)
+    unknown = set(hooks) - HOOK_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]!r}; known keys: {', '.join(sorted(HOOK_KEYS))}")
+
+    def commands(key: str) -> list[str]:
+        found = hooks.get(key) or []
+        found = [found] if isinstance(found, str) else found
+        if not isinstance(found, list) or not all(isinstance(c, str) and c.strip() for c in found):
+            raise ConfigError(f"{where}: {key} must be a list of shell commands")
+        return found
+
+    checks = []
+    for check in hooks.get("health_checks") or []:
+        check = _mapping(check, f"{where}: a health check")
+        if set(check) - {"sql", "command"} or len(check) != 1:
+            raise ConfigError(f"{where}: a health check is {{sql: QUERY}} or {{command: SHELL COMMAND}}")
+        checks.append(HealthCheck(check.get("sql"), check.get("command")))
+    rollback_on_failure = hooks.get("rollback_on_failed_health_check", False)
+    if not isinstance(rollback_on_failure, bool):
+        raise ConfigError(f"{where}: rollback_on_failed_health_check must be true or false")
+    return Hooks(commands("before_migrate"), commands("after_migrate"), commands("before_rollback"),
+                 commands("after_rollback"), checks, rollback_on_failure,
+                 _duration(hooks.get("timeout", "60s"), f"{where}: timeout"))
+
+
+def load_config(path: Path, profile_name: str | None = None) -> Config:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
@@ -200,6 +288,7 @@ def load_config(path: Path) -> Config:
         if not isinstance(compatibility_views, bool):
             raise ConfigError("compatibility_views must be true or false")
         merges = _merges(data.get("merges"), tables)
+        profile = _profile(data.get("profiles"), profile_name or data.get("profile", "development"))
         column_rule = data.get("column_rule", "none")
         if column_rule not in ("none", "snake_case"):
             raise ConfigError(f"column_rule must be none or snake_case, got {column_rule!r}")
@@ -213,7 +302,7 @@ def load_config(path: Path) -> Config:
                   terminate_blockers_after=terminate_after,
                   include=include, exclude=exclude, enums=enums, column_renames=column_renames,
                   added_columns=added_columns, compatibility_views=compatibility_views, merges=merges,
-                  contract=contract, column_rule=None if column_rule == "none" else column_rule)
+                  contract=contract, column_rule=None if column_rule == "none" else column_rule, profile=profile)
 
 
 def _mapping(value: object, what: str) -> dict:

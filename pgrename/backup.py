@@ -1,0 +1,135 @@
+"""Backups before a migration, with pg_dump: free disk checked first, the dump verified by
+pg_restore --list, its SHA-256 kept beside it (FILE.sha256) and in the audit trail."""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from . import embedded
+from .render import PROJECT_DIR
+
+BACKUP_DIR = Path(os.environ.get("PGRENAME_BACKUP_DIR", PROJECT_DIR / "backups"))
+HEADROOM = 1.2  # a custom-format dump is compressed, but leave room anyway
+
+
+class BackupFailed(Exception):
+    """No usable backup; the message says why. The migration does not run without it."""
+
+
+@dataclass(frozen=True)
+class Backup:
+    path: Path
+    sha256: str
+    bytes: int
+
+    def as_audit(self) -> dict:
+        return {"path": str(self.path), "sha256": self.sha256, "bytes": self.bytes}
+
+
+def client_tool(name: str) -> str:
+    """pg_dump or pg_restore: the embedded server's own, else the one on PATH."""
+    try:
+        candidate = embedded.find_bindir() / name
+        if candidate.exists():
+            return str(candidate)
+    except embedded.EmbeddedError:
+        pass
+    found = shutil.which(name)
+    if not found:
+        raise BackupFailed(f"{name} not found: install the PostgreSQL client (postgresql-client) or set PG_BINDIR")
+    return found
+
+
+def _connection_args(conninfo: str) -> tuple[list[str], dict]:
+    """--dbname without the password, and an environment that carries it: never on a command line."""
+    env = dict(os.environ)
+    if not conninfo:
+        return [], env
+    params = conninfo_to_dict(conninfo)
+    password = params.pop("password", None)
+    if password:
+        env["PGPASSWORD"] = password
+    return ["--dbname", make_conninfo(**params)], env
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify(path: Path) -> str:
+    """The file's checksum, once pg_restore has read its table of contents and the checksum
+    beside it agrees: a truncated or altered dump is refused."""
+    checksum_file = path.with_name(path.name + ".sha256")
+    if not path.exists():
+        raise BackupFailed(f"{path}: no such backup")
+    listing = subprocess.run([client_tool("pg_restore"), "--list", str(path)], capture_output=True, text=True)
+    if listing.returncode != 0 or "TABLE" not in listing.stdout:
+        raise BackupFailed(f"{path}: pg_restore cannot read it: {listing.stderr.strip() or 'no tables listed'}")
+    checksum = sha256_of(path)
+    if checksum_file.exists() and checksum_file.read_text().split()[0] != checksum:
+        raise BackupFailed(f"{path}: its SHA-256 is {checksum}, not the {checksum_file.name} recorded when it was "
+                           "taken: the file was changed or truncated")
+    return checksum
+
+
+def take(conn: psycopg.Connection, conninfo: str, schema: str, tables: list[str] | None) -> Backup:
+    """A verified custom-format dump of the database, or of only the given tables."""
+    if tables:
+        size = conn.execute("SELECT coalesce(sum(pg_total_relation_size(to_regclass(format('%%I.%%I', %s::text, t)))), 0)"
+                            "::bigint FROM unnest(%s::text[]) AS t", (schema, tables)).fetchone()[0]
+    else:
+        size = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+    BACKUP_DIR.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(BACKUP_DIR).free
+    if free < size * HEADROOM:
+        raise BackupFailed(f"not enough free disk for the backup in {BACKUP_DIR}: {free:,} bytes free, "
+                           f"the data takes {size:,}")
+    path = BACKUP_DIR / f"{conn.info.dbname}-{time.strftime('%Y%m%d-%H%M%S')}.dump"
+    connection, env = _connection_args(conninfo)
+    selection = [arg for table in tables or [] for arg in ("--table", f'"{schema}"."{table}"')]
+    dump = subprocess.run([client_tool("pg_dump"), "--format=custom", "--no-password", "--file", str(path),
+                           *selection, *connection], capture_output=True, text=True, env=env)
+    if dump.returncode != 0:
+        path.unlink(missing_ok=True)
+        raise BackupFailed(f"pg_dump failed: {dump.stderr.strip()}")
+    checksum = sha256_of(path)
+    path.with_name(path.name + ".sha256").write_text(f"{checksum}  {path.name}\n")
+    verify(path)
+    return Backup(path, checksum, path.stat().st_size)
+
+
+def listing() -> list[dict]:
+    return [{"path": str(p), "bytes": p.stat().st_size, "taken": time.strftime("%Y-%m-%d %H:%M:%S",
+                                                                                time.localtime(p.stat().st_mtime)),
+             "sha256": (p.with_name(p.name + ".sha256").read_text().split()[0]
+                        if p.with_name(p.name + ".sha256").exists() else None)}
+            for p in sorted(BACKUP_DIR.glob("*.dump"))]
+
+
+def restore(conn: psycopg.Connection, conninfo: str, path: Path, database: str) -> None:
+    """Restore a verified backup into `database`, which must be new (it is created here) or,
+    when it is the original, have had its tables emptied by the caller's choice (--clean)."""
+    verify(path)
+    params = conninfo_to_dict(conninfo) if conninfo else {}
+    target = make_conninfo(**{**params, "dbname": database})
+    connection, env = _connection_args(target)
+    exists = conn.execute("SELECT EXISTS (SELECT FROM pg_database WHERE datname = %s)", (database,)).fetchone()[0]
+    if not exists:
+        conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(database)))
+    options = ["--clean", "--if-exists"] if exists else []
+    done = subprocess.run([client_tool("pg_restore"), "--no-password", "--exit-on-error", "--single-transaction",
+                           *options, *connection, str(path)], capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        raise BackupFailed(f"pg_restore into {database} failed: {done.stderr.strip()}")

@@ -1,0 +1,69 @@
+"""Shell commands before and after migrate and rollback (stop or restart a service), and health
+checks after migrate: SQL queries that must answer true, commands that must exit 0."""
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+
+import psycopg
+
+from .config import Config, HealthCheck, seconds
+
+log = logging.getLogger("pgrename")
+
+
+class HookFailed(Exception):
+    """A hook command failed or ran out of time; the message says which and what it printed."""
+
+
+def _environment(config: Config, conn: psycopg.Connection) -> dict:
+    """What a hook may want to know; never the password."""
+    return dict(os.environ, PGRENAME_MIGRATION=config.migration, PGRENAME_PROFILE=config.profile.name,
+                PGRENAME_DATABASE=conn.info.dbname, PGRENAME_SCHEMA=config.schema)
+
+
+def _run_command(command: str, config: Config, conn: psycopg.Connection) -> tuple[bool, str]:
+    timeout = seconds(config.profile.hooks.timeout)
+    try:
+        done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=timeout,
+                              env=_environment(config, conn))
+    except subprocess.TimeoutExpired:
+        return False, f"did not finish within {config.profile.hooks.timeout}"
+    output = (done.stdout + done.stderr).strip()
+    return done.returncode == 0, (output or f"exit {done.returncode}") if done.returncode else output
+
+
+def run_hooks(stage: str, config: Config, conn: psycopg.Connection) -> None:
+    """Run the profile's commands for a stage (before_migrate, after_rollback, ...), in order;
+    the first that fails stops the rest."""
+    for command in getattr(config.profile.hooks, stage):
+        ok, output = _run_command(command, config, conn)
+        log.info("  hook %s: %s: %s%s", stage, command, "ok" if ok else "FAILED",
+                 f"\n    {output}" if output else "")
+        if not ok:
+            raise HookFailed(f"hook {stage} failed: {command}: {output}")
+
+
+def _check(check: HealthCheck, config: Config, conn: psycopg.Connection) -> tuple[bool, str]:
+    if check.command:
+        return _run_command(check.command, config, conn)
+    try:
+        with conn.transaction(force_rollback=True):
+            conn.execute("SELECT set_config('statement_timeout', %s, true)", (config.profile.hooks.timeout,))
+            row = conn.execute(check.sql).fetchone()
+        return bool(row and row[0] is True), f"answered {row[0] if row else 'no row'!r}"
+    except psycopg.Error as error:
+        return False, str(error).strip()
+
+
+def health_checks(config: Config, conn: psycopg.Connection) -> list[str]:
+    """Run every health check; the failures, described."""
+    failures = []
+    for check in config.profile.hooks.health_checks:
+        ok, detail = _check(check, config, conn)
+        what = f"sql {check.sql}" if check.sql else f"command {check.command}"
+        log.info("  health check %s: %s (%s)", what, "passed" if ok else "FAILED", detail)
+        if not ok:
+            failures.append(f"{what}: {detail}")
+    return failures

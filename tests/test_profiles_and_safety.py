@@ -1,0 +1,141 @@
+"""Profiles, approval, automatic verified backups, hooks and health checks."""
+import os
+
+import psycopg
+
+DEMO = {"User": "users", "AssistantFolder": "chat_folders"}
+
+
+def production(db, **profile):
+    settings = {"auto_backup": False, "dry_run_default": False, "require_approval": False, **profile}
+    return db.write_config(DEMO, profile="production", profiles={"production": settings})
+
+
+def test_production_without_approval_refuses_and_changes_nothing(demo_db):
+    dump = demo_db.schema_dump()
+    config = demo_db.write_config(DEMO, profile="production")
+    result = demo_db.runner("migrate", "--apply", config=config)
+    assert result.code == 2
+    assert f"requires approval to migrate {demo_db.name}" in result.text
+    assert f"--approve {demo_db.name}" in result.text
+    wrong = demo_db.runner("migrate", "--apply", "--approve", "someotherdb", config=config)
+    assert wrong.code == 2 and "does not name this database" in wrong.text
+    assert demo_db.schema_dump() == dump
+
+
+def test_production_dry_runs_by_default(demo_db):
+    dump = demo_db.schema_dump()
+    result = demo_db.runner("migrate", config=demo_db.write_config(DEMO, profile="production"))
+    assert result.code == 0
+    assert "dry-runs by default: this is a dry run" in result.out and "dry run passed" in result.out
+    assert demo_db.schema_dump() == dump
+
+
+def test_profile_chosen_by_environment_and_flag(demo_db):
+    config = demo_db.write_config(DEMO)
+    by_env = demo_db.runner("migrate", config=config, env={"PGRENAME_PROFILE": "production"})
+    assert "profile production" in by_env.out and "this is a dry run" in by_env.out
+    by_flag = demo_db.runner("--profile", "staging", "status", config=config)
+    assert "profile staging" in by_flag.out
+
+
+def test_approved_production_migrate_takes_a_verified_restorable_backup(demo_db, tmp_path):
+    config = demo_db.write_config(DEMO, profile="production")
+    env = {"PGRENAME_BACKUP_DIR": str(tmp_path / "backups")}
+    result = demo_db.runner("migrate", "--apply", "--approve", demo_db.name, config=config, env=env)
+    assert result.code == 0, result.text
+    [dump] = (tmp_path / "backups").glob("*.dump")
+    checksum = (tmp_path / "backups" / (dump.name + ".sha256")).read_text().split()[0]
+    assert f"sha256 {checksum}, verified with pg_restore --list" in result.out
+    start = demo_db.scalar("SELECT details FROM pgrename.audit WHERE event = 'migration_start'")
+    assert start["backup"] == {"path": str(dump), "sha256": checksum, "bytes": dump.stat().st_size}
+
+    restored = demo_db.runner("restore-backup", str(dump), config=config, env=env)
+    assert restored.code == 0, restored.text
+    database = restored.out.split("into database ")[1].split()[0]
+    copy = psycopg.connect(demo_db.cluster.url(database), autocommit=True)
+    try:
+        assert copy.execute('SELECT count(*) FROM "User"').fetchone()[0] == 5000
+        assert copy.execute('SELECT count(*) FROM "AssistantChatMessage"').fetchone()[0] == 40000
+    finally:
+        copy.close()
+        with psycopg.connect(demo_db.cluster.url("postgres"), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
+
+
+def test_tampered_backup_is_refused(demo_db, tmp_path):
+    env = {"PGRENAME_BACKUP_DIR": str(tmp_path)}
+    config = production(demo_db, auto_backup=True)
+    assert demo_db.runner("migrate", config=config, env=env).code == 0
+    [dump] = tmp_path.glob("*.dump")
+    data = bytearray(dump.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    dump.write_bytes(bytes(data))
+    result = demo_db.runner("restore-backup", str(dump), config=config, env=env)
+    assert result.code == 1
+    assert "the file was changed or truncated" in result.text or "pg_restore cannot read it" in result.text
+
+
+def test_backup_of_only_the_tables_to_rename(demo_db, tmp_path):
+    env = {"PGRENAME_BACKUP_DIR": str(tmp_path)}
+    result = demo_db.runner("migrate", config=production(demo_db, auto_backup=True, backup_scope="tables"), env=env)
+    assert result.code == 0, result.text
+    assert "backup (the tables to rename)" in result.out
+    [dump] = tmp_path.glob("*.dump")
+    import subprocess
+    listing = subprocess.run(["pg_restore", "--list", str(dump)], capture_output=True, text=True).stdout
+    assert 'TABLE public User' in listing and 'TABLE public AssistantFolder' in listing
+    assert 'TABLE public Post' not in listing
+
+
+def test_hooks_run_around_migrate_and_rollback_without_the_password(demo_db, tmp_path):
+    trace = tmp_path / "trace.txt"
+    hooks = {stage: [f'echo "{stage} $PGRENAME_DATABASE $PGRENAME_MIGRATION $PGPASSWORD" >> {trace}']
+             for stage in ("before_migrate", "after_migrate", "before_rollback", "after_rollback")}
+    config = production(demo_db, hooks=hooks)
+    url = demo_db.url.replace("postgres@", "postgres:Sup3rSecret@")
+    assert demo_db.runner("migrate", config=config, url=url).code == 0
+    assert demo_db.runner("rollback", config=config, url=url).code == 0
+    lines = trace.read_text().splitlines()
+    assert [line.split()[0] for line in lines] == ["before_migrate", "after_migrate", "before_rollback",
+                                                   "after_rollback"]
+    assert all(f"{demo_db.name} test_migration" in line for line in lines)
+    assert "Sup3rSecret" not in trace.read_text()
+
+
+def test_failing_before_hook_stops_the_migration(demo_db):
+    dump = demo_db.schema_dump()
+    result = demo_db.runner("migrate", config=production(demo_db, hooks={"before_migrate": ["echo stopping; exit 3"]}))
+    assert result.code == 8
+    assert "hook before_migrate failed: echo stopping; exit 3: stopping; nothing was changed" in result.text
+    assert demo_db.schema_dump() == dump
+
+
+def test_failing_health_check_triggers_the_configured_rollback(demo_db):
+    dump = demo_db.schema_dump()
+    config = production(demo_db, hooks={
+        "health_checks": [{"sql": "SELECT count(*) = 5000 FROM users"},
+                          {"sql": "SELECT count(*) > 0 FROM users WHERE role = 'ADMIN'"}],
+        "rollback_on_failed_health_check": True})
+    result = demo_db.runner("migrate", config=config)
+    assert result.code == 8
+    assert "health check sql SELECT count(*) = 5000 FROM users: passed" in result.out
+    assert "health check(s) failed after migrate, so it was rolled back" in result.text
+    assert demo_db.schema_dump() == dump
+    events = [row[0] for row in demo_db.query("SELECT event FROM pgrename.audit ORDER BY id")]
+    assert events == ["migration_start", "migration_complete", "rollback_start", "rollback_complete"]
+
+
+def test_failing_health_check_without_rollback_leaves_it_applied(demo_db):
+    config = production(demo_db, hooks={"health_checks": [{"command": "exit 1"}]})
+    result = demo_db.runner("migrate", config=config)
+    assert result.code == 8
+    assert "the migration stays applied" in result.text
+    assert "users" in demo_db.table_names()
+
+
+def test_unknown_profile_and_bad_profile_keys(demo_db):
+    result = demo_db.runner("plan", config=demo_db.write_config(DEMO, profile="prod"))
+    assert result.code == 2 and "profile 'prod' is not defined" in result.text
+    result = demo_db.runner("plan", config=demo_db.write_config(DEMO, profiles={"production": {"backup": True}}))
+    assert result.code == 2 and "profile 'production': unknown key 'backup'" in result.text
