@@ -9,7 +9,7 @@ APPROVAL := $(if $(APPROVE),--approve $(APPROVE))
 DEMO_DB  := pgrename_demo
 
 .DEFAULT_GOAL := help
-.PHONY: help install postgres db db-stop demo demo-load analyze plan dry-run migrate verify rollback contract backups restore-backup status psql test bench clean
+.PHONY: help install postgres db db-stop demo demo-load analyze plan dry-run migrate verify rollback contract rehearse backups restore-backup status psql test bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -70,6 +70,9 @@ rollback: install ## undo the migration; proves the schema is as it was
 
 contract: install ## drop the compatibility views once old clients are updated (UNDO=1 brings them back)
 	@$(RUNNER) contract $(if $(UNDO),--undo) $(APPROVAL)
+
+rehearse: install ## migrate, verify, roll back, verify on a scratch copy, then drop it (WITH_DATA=1 copies rows)
+	@$(RUNNER) rehearse $(if $(WITH_DATA),--with-data)
 
 backups: install ## list the backups taken before migrations
 	@$(RUNNER) backups

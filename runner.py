@@ -8,7 +8,9 @@ the embedded one of `make db`.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import inspect
+import json
 import logging
 import os
 import sys
@@ -30,6 +32,7 @@ COMMANDS = {
     "rollback": "undo the applied migration and prove the schema is back as it was",
     "contract": "drop the compatibility views once every client uses the new names (--undo: bring them back)",
     "status": "show applied migrations and the audit trail",
+    "rehearse": "migrate, verify, roll back and verify on a scratch copy of the database, then drop it",
     "backups": "list the backups taken before migrations",
     "restore-backup": "restore a backup into a new database (or over this one, with approval)",
 }
@@ -60,6 +63,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                                      help="also write a starter config from the live database (never overwrites)")
     commands["verify"].add_argument("--contract", type=Path, metavar="FILE",
                                     help="also check the database against this Prisma schema (default: config's)")
+    commands["rehearse"].add_argument("--with-data", action="store_true",
+                                      help="copy the rows too, not only the schema")
     commands["contract"].add_argument("--undo", action="store_true", help="re-create the views a contract dropped")
     commands["restore-backup"].add_argument("path", type=Path, metavar="FILE", help="a backup from backups/")
     commands["restore-backup"].add_argument("--into-original", action="store_true",
@@ -73,10 +78,11 @@ def setup_logging(command: str, quiet: bool) -> Path:
     logs.mkdir(parents=True, exist_ok=True)
     path = logs / f"{command}-{time.strftime('%Y%m%d-%H%M%S')}.log"
     logger = logging.getLogger("pgrename")
-    logger.setLevel(logging.INFO)
+    logger.setLevel(logging.DEBUG)
     to_terminal = logging.StreamHandler(sys.stderr if quiet else sys.stdout)
     to_terminal.setLevel(logging.WARNING if quiet else logging.INFO)
     to_file = logging.FileHandler(path, encoding="utf-8")
+    to_file.setLevel(logging.DEBUG)
     to_file.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
     logger.handlers[:] = [to_terminal, to_file]
     return path
@@ -93,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
         target = describe(conninfo)
         log.info("pgrename %s: migration %s, config %s, profile %s, database %s", args.command,
                  config.migration, args.config, config.profile.name, target)
+        # The whole configuration goes to the log file only (it holds no password: those stay in
+        # DATABASE_URL or the environment, which are shown without it).
+        log.debug("configuration: %s", json.dumps(dataclasses.asdict(config), default=str))
         with connect(conninfo) as conn:
             ctx = Context(config, conn, target, conninfo)
             handler = getattr(commands, "cmd_" + args.command.replace("-", "_"))

@@ -118,13 +118,33 @@ def listing() -> list[dict]:
             for p in sorted(BACKUP_DIR.glob("*.dump"))]
 
 
+def conninfo_for(conninfo: str, database: str) -> str:
+    """The same server and user, another database."""
+    params = conninfo_to_dict(conninfo) if conninfo else {}
+    return make_conninfo(**{**params, "dbname": database})
+
+
+def copy_database(conn: psycopg.Connection, conninfo: str, database: str, with_data: bool) -> None:
+    """A new database with this one's schema (and rows, with_data), through pg_dump | pg_restore."""
+    conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(database)))
+    source, env = _connection_args(conninfo)
+    target, _ = _connection_args(conninfo_for(conninfo, database))
+    dump = subprocess.Popen([client_tool("pg_dump"), "--format=custom", "--no-password",
+                             *([] if with_data else ["--schema-only"]), *source],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    load = subprocess.run([client_tool("pg_restore"), "--no-password", "--exit-on-error", *target],
+                          stdin=dump.stdout, capture_output=True, text=True, env=env)
+    dump.stdout.close()
+    dump_error = dump.stderr.read().decode().strip()
+    if dump.wait() != 0 or load.returncode != 0:
+        raise BackupFailed(dump_error or load.stderr.strip())
+
+
 def restore(conn: psycopg.Connection, conninfo: str, path: Path, database: str) -> None:
     """Restore a verified backup into `database`, which must be new (it is created here) or,
     when it is the original, have had its tables emptied by the caller's choice (--clean)."""
     verify(path)
-    params = conninfo_to_dict(conninfo) if conninfo else {}
-    target = make_conninfo(**{**params, "dbname": database})
-    connection, env = _connection_args(target)
+    connection, env = _connection_args(conninfo_for(conninfo, database))
     exists = conn.execute("SELECT EXISTS (SELECT FROM pg_database WHERE datname = %s)", (database,)).fetchone()[0]
     if not exists:
         conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(database)))

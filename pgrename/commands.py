@@ -9,6 +9,7 @@ Exit codes (documented in the README):
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -24,7 +25,7 @@ from psycopg.types.json import Jsonb
 
 from . import analyze, backup, hooks, prisma
 from . import plan as plans
-from .config import Config, seconds
+from .config import Config, Profile, seconds
 from .render import PROJECT_DIR, Part, checksum, render, script, statements
 
 PLURAL = {"table": "tables", "constraint": "constraints", "index": "indexes", "sequence": "sequences",
@@ -546,4 +547,37 @@ def cmd_restore_backup(ctx: Context, path: Path, into_original: bool = False, ap
     except backup.BackupFailed as error:
         raise Failure(f"restore: {error}", EXIT_STATEMENT_FAILED) from None
     log.info("restored %s (checksum verified) into database %s", path, target)
+    return EXIT_OK
+
+
+def cmd_rehearse(ctx: Context, with_data: bool = False) -> int:
+    """Migrate, verify, roll back and verify on a scratch copy of this database (its schema, and
+    its rows with --with-data), then drop the copy: a full rehearsal, no risk to the real one."""
+    scratch = f"{ctx.conn.info.dbname}_rehearsal_{time.strftime('%Y%m%d%H%M%S')}"
+    copy = "schema and data" if with_data else "schema"
+    log.info("rehearsal in scratch database %s (a copy of the %s of %s):", scratch, copy, ctx.conn.info.dbname)
+    scratch_conninfo = backup.conninfo_for(ctx.conninfo, scratch)
+    # On the copy: no hooks, backup or approval (they are about the real database), applied at once.
+    config = dataclasses.replace(ctx.config, profile=Profile("rehearsal"))
+    steps = [("migrate", lambda c: cmd_migrate(c, apply_now=True)), ("verify", cmd_verify),
+             ("rollback", cmd_rollback), ("verify after rollback", cmd_verify)]
+    started = time.monotonic()
+    try:
+        backup.copy_database(ctx.conn, ctx.conninfo, scratch, with_data)
+        with psycopg.connect(scratch_conninfo, autocommit=True, application_name="pgrename rehearsal") as conn:
+            rehearsal = Context(config, conn, f"{ctx.target} (scratch copy {scratch})", scratch_conninfo)
+            for name, step in steps:
+                log.info("rehearsal step: %s", name)
+                try:
+                    step(rehearsal)
+                except Failure as failure:
+                    raise Failure(f"rehearsal failed at {name}: {failure}", failure.exit_code) from None
+    except backup.BackupFailed as error:
+        raise Failure(f"rehearsal: could not copy the database: {error}", EXIT_STATEMENT_FAILED) from None
+    finally:
+        ctx.conn.execute(psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            psycopg.sql.Identifier(scratch)))
+        log.info("dropped the scratch database %s", scratch)
+    log.info("rehearsal passed in %.1f s: migrate, verify, rollback and verify all succeeded on a copy of the %s.",
+             time.monotonic() - started, copy)
     return EXIT_OK

@@ -139,3 +139,29 @@ def test_unknown_profile_and_bad_profile_keys(demo_db):
     assert result.code == 2 and "profile 'prod' is not defined" in result.text
     result = demo_db.runner("plan", config=demo_db.write_config(DEMO, profiles={"production": {"backup": True}}))
     assert result.code == 2 and "profile 'production': unknown key 'backup'" in result.text
+
+
+def scratch_databases(db) -> list[str]:
+    with psycopg.connect(db.cluster.url("postgres"), autocommit=True) as admin:
+        return [r[0] for r in admin.execute("SELECT datname FROM pg_database WHERE datname LIKE %s",
+                                            (f"{db.name}_rehearsal_%",)).fetchall()]
+
+
+def test_rehearsal_passes_and_leaves_no_scratch_database(demo_db):
+    dump = demo_db.schema_dump()
+    result = demo_db.runner("rehearse", "--with-data")
+    assert result.code == 0, result.text
+    for step in ("migrate", "verify", "rollback", "verify after rollback"):
+        assert f"rehearsal step: {step}\n" in result.out
+    assert "rehearsal passed" in result.out
+    assert scratch_databases(demo_db) == []
+    assert demo_db.schema_dump() == dump
+    assert demo_db.scalar("SELECT to_regnamespace('pgrename') IS NULL")  # nothing written to the real one
+
+
+def test_failed_rehearsal_leaves_no_scratch_database_either(demo_db):
+    demo_db.execute("CREATE TABLE users (id int)")
+    result = demo_db.runner("rehearse", config=demo_db.write_config(DEMO))
+    assert result.code == 3
+    assert "rehearsal failed at migrate" in result.text and "target exists: relation public.users" in result.text
+    assert scratch_databases(demo_db) == []
