@@ -203,11 +203,15 @@ def fail(ctx: Context, failed: StepFailed, event: str, sql_checksum: str, attemp
                    failed.exit_code())
 
 
-def write_build(migrate: list[Part], rollback: list[Part]) -> None:
+def write_build(plan: plans.Plan, migrate: list[Part], rollback: list[Part]) -> None:
+    """build/migrate.sql, build/rollback.sql and, when foreign keys are added, build/validate.sql
+    (to run after migrate.sql commits)."""
     BUILD_DIR.mkdir(parents=True, exist_ok=True)
-    (BUILD_DIR / "migrate.sql").write_text(script(migrate))
-    (BUILD_DIR / "rollback.sql").write_text(script(rollback))
-    log.info("wrote %s and %s", BUILD_DIR / "migrate.sql", BUILD_DIR / "rollback.sql")
+    written = {"migrate.sql": migrate, "rollback.sql": rollback, "validate.sql": plans.validate_script(plan)}
+    for name, parts in written.items():
+        if parts:
+            (BUILD_DIR / name).write_text(script(parts))
+    log.info("wrote %s", ", ".join(str(BUILD_DIR / name) for name, parts in written.items() if parts))
 
 
 def describe_plan(plan: plans.Plan) -> None:
@@ -258,7 +262,7 @@ def cmd_plan(ctx: Context, as_json: bool = False) -> int:
             run(ctx.conn, migrate[:2])
     except StepFailed as failed:
         raise Failure(failed.report(), failed.exit_code()) from None
-    write_build(migrate, rollback)
+    write_build(plan, migrate, rollback)
     if as_json:
         print(json.dumps({"migration": plan.migration, "schema": plan.schema, "renames": plan.renames,
                           "left_alone": plan.left_alone, "migrate_sql": str(BUILD_DIR / "migrate.sql"),
@@ -331,6 +335,21 @@ def take_backup(ctx: Context, plan: plans.Plan) -> None:
     ctx.conn.execute("SELECT set_config('pgrename.backup', %s, false)", (json.dumps(taken.as_audit()),))
 
 
+def validate_foreign_keys(ctx: Context, plan: plans.Plan) -> None:
+    """Validate, after the commit and without blocking anyone, the foreign keys added NOT VALID.
+    Until then they hold for every new row; a failure here is reported, not fatal."""
+    parts = plans.validate_script(plan)
+    if not parts:
+        return
+    try:
+        with ctx.conn.transaction():
+            run(ctx.conn, parts)
+        log.info("validated the foreign keys the migration added")
+    except StepFailed as failed:
+        log.warning("warning: the foreign keys the migration added are not validated yet (%s); they hold for new "
+                    "rows already. Run %s later.", failed.error.diag.message_primary, BUILD_DIR / "validate.sql")
+
+
 def cmd_migrate(ctx: Context, apply_now: bool = False, approved: str | None = None) -> int:
     if said_already_applied(ctx, "do"):
         return EXIT_OK
@@ -348,10 +367,11 @@ def cmd_migrate(ctx: Context, apply_now: bool = False, approved: str | None = No
     log.info("migrate (one transaction, lock_timeout %s, sql sha256 %s):", ctx.config.lock_timeout, sql_checksum)
     started = time.monotonic()
     apply(ctx, migrate, "migration_failed", sql_checksum)
-    write_build(migrate, rollback)
+    write_build(plan, migrate, rollback)
     log.info("migration %s applied in %.0f ms: %s; verification passed.", ctx.config.migration,
              (time.monotonic() - started) * 1000,
              ", ".join(counted(kind, n) for kind, n in plan.counts().items()) + " renamed")
+    validate_foreign_keys(ctx, plan)
     hook(ctx, "after_migrate", after_commit=True)
     failures = hooks.health_checks(ctx.config, ctx.conn)
     if failures:

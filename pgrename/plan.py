@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg.rows import dict_row
 
-from .config import Config
+from .config import Config, seconds
 from .render import PROJECT_DIR, Part, checksum, render, steps
 
 RENAME_PLAN_QUERY = PROJECT_DIR / "sql" / "analysis" / "rename_plan.sql"
@@ -35,7 +35,7 @@ class Plan:
 
     def context(self, **extra) -> dict:
         return dict(migration=self.migration, schema=self.schema, lock_timeout=self.lock_timeout,
-                    statement_timeout=self.statement_timeout,
+                    lock_wait_ms=round(seconds(self.lock_timeout) * 1000), statement_timeout=self.statement_timeout,
                     renames=self.renames, left_alone=self.left_alone, additions=self.additions, **extra)
 
 
@@ -123,6 +123,7 @@ def migrate_script(plan: Plan) -> list[Part]:
     return [
         render("sql/header.sql.j2", context),
         render("sql/verify/preflight.sql.j2", context),
+        render("sql/lock_tables.sql.j2", context),
         Part(BOOTSTRAP, (PROJECT_DIR / BOOTSTRAP).read_text()),
         render("sql/audit/migration_start.sql.j2", context),
         *changes,
@@ -137,11 +138,19 @@ def rollback_script(plan: Plan) -> list[Part]:
     return [
         render("rollback/header.sql.j2", context),
         render("rollback/verify/preflight.sql.j2", context),
+        render("rollback/lock_tables.sql.j2", context),
         render("rollback/audit/rollback_start.sql.j2", context),
         *changes,
         render("rollback/verify/postcheck.sql.j2", context),
         render("rollback/audit/rollback_complete.sql.j2", context),
     ]
+
+
+def validate_script(plan: Plan) -> list[Part]:
+    """After the commit: validate the foreign keys the migration added NOT VALID (none: nothing)."""
+    if not any(a["kind"] == "constraint" for a in plan.additions):
+        return []
+    return [render("sql/verify/validate_foreign_keys.sql.j2", plan.context())]
 
 
 def verify_script(plan: Plan, status: str) -> list[Part]:

@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS pgrename.history (
     table_schema text NOT NULL,
     sql_checksum text NOT NULL,
     fingerprint_before text NOT NULL,
-    foreign_keys_before integer NOT NULL,
+    foreign_keys_before bigint NOT NULL,
     applied_at timestamptz,
     applied_by text,
     rolled_back_at timestamptz,
@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS pgrename.history (
 
 CREATE TABLE IF NOT EXISTS pgrename.renamed_object (
     migration text NOT NULL REFERENCES pgrename.history ON DELETE CASCADE,
-    ordinal integer NOT NULL,
+    ordinal bigint NOT NULL,
     kind text NOT NULL CHECK (kind IN ('table', 'constraint', 'index', 'sequence', 'trigger', 'column')),
     table_schema text NOT NULL,
     source_table text NOT NULL,
@@ -47,7 +47,7 @@ CREATE TABLE IF NOT EXISTS pgrename.renamed_object (
     target_name text NOT NULL,
     table_oid oid NOT NULL,
     object_oid oid NOT NULL,
-    object_subid integer NOT NULL DEFAULT 0,  -- a column's attnum: its identity through a rename
+    object_subid bigint NOT NULL DEFAULT 0,  -- a column's attnum: its identity through a rename
     PRIMARY KEY (migration, ordinal)
 );
 
@@ -55,7 +55,7 @@ CREATE TABLE IF NOT EXISTS pgrename.renamed_object (
 -- their foreign keys, compatibility views, and merges (whose rows are in merged_row).
 CREATE TABLE IF NOT EXISTS pgrename.added_object (
     migration text NOT NULL REFERENCES pgrename.history ON DELETE CASCADE,
-    ordinal integer NOT NULL,
+    ordinal bigint NOT NULL,
     kind text NOT NULL CHECK (kind IN ('type', 'column', 'constraint', 'view', 'merge')),
     object_schema text NOT NULL,
     table_name text,               -- the table (new name) it belongs to; NULL for a type
