@@ -86,11 +86,13 @@ def additions(config: Config, columns: list[dict]) -> list[dict]:
             {"key": merge.key, "columns": [[into, source] for into, source in merge.columns.items()],
              "on_conflict": merge.on_conflict})
     if config.compatibility_views:
+        shown: dict[str, list[list[str]]] = {}
+        for c in columns:
+            if c["note"] is None:
+                shown.setdefault(c["source_table"], []).append([c["target_name"], c["object_name"]])
         for source, table in target.items():
-            shown = [[c["target_name"], c["object_name"]] for c in columns
-                     if c["source_table"] == source and c["note"] is None]
-            if shown:  # a table that does not exist gets no view; preflight names it
-                add("view", table, source, {"columns": shown})
+            if source in shown:  # a table that does not exist gets no view; preflight names it
+                add("view", table, source, {"columns": shown[source]})
     return found
 
 
