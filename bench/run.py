@@ -9,19 +9,35 @@ migrate: the same migration (rename a table with its key, index, sequence and a 
 key; a compatibility view) on a table of 1K rows and one of 10M rows. Renames change catalog
 rows only, so the ratio stays near 1.
 
+old clients under load: pgbench with prepared statements that use the old name (a SELECT and an
+UPDATE by primary key) runs while migrate happens; failed statements and latency percentiles
+before, during and after, from pgbench's per-transaction log.
+
+lock queue: a blocker transaction holds a lock on the table for --hold seconds while readers
+query it by its old name. The readers' longest wait while our migrate runs (it waits less than
+deadlock_timeout per attempt, rolls back, retries), side by side with the same rendered SQL run
+through psql -f with its timeouts taken out, which queues behind the blocker and every reader
+behind it.
+
 Runs on the embedded PostgreSQL (or DATABASE_URL's server), in scratch databases it drops after.
 """
 from __future__ import annotations
 
 import argparse
+import logging
+import re
+import statistics
+import tempfile
+import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from pgrename import analyze, commands  # noqa: E402
+from pgrename import analyze, backup, commands  # noqa: E402
 from pgrename.config import Config  # noqa: E402
 from pgrename.connection import connect, describe, target_conninfo  # noqa: E402
 
@@ -69,6 +85,122 @@ def measure_analyze(admin_url: str, tables: int) -> float:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+def fresh_database(admin_url: str, name: str) -> str:
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {name}")
+    return psycopg.conninfo.make_conninfo(admin_url, dbname=name)
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def measure_lock_queue(admin_url: str, hold: float, naive: bool) -> tuple[float, str]:
+    """Readers' longest wait (seconds) while a blocker holds a lock and the migration runs."""
+    name = f"pgrename_bench_queue_{'naive' if naive else 'ours'}"
+    url = fresh_database(admin_url, name)
+    try:
+        with connect(url) as conn:
+            conn.execute('CREATE TABLE "Account" (id int CONSTRAINT "Account_pkey" PRIMARY KEY, email text)')
+            conn.execute('INSERT INTO "Account" SELECT i, i::text FROM generate_series(1, 1000) AS i')
+            config = Config(path=Path("bench"), migration="bench", schema="public", lock_timeout="500ms",
+                            tables={"Account": "accounts"}, lock_retries=8, retry_wait="1s")
+            ctx = commands.Context(config, conn, describe(url), url)
+            script = commands.script(commands.plans.migrate_script(commands.plans.from_catalog(conn, config)))
+        stop, waits = threading.Event(), []
+
+        def reader() -> None:
+            with psycopg.connect(url, autocommit=True) as reading:
+                while not stop.is_set():
+                    started = time.perf_counter()
+                    reading.execute('SELECT count(*) FROM "Account"')  # the old name: a view afterwards
+                    waits.append(time.perf_counter() - started)
+                    time.sleep(0.02)
+
+        blocker = psycopg.connect(url)
+        blocker.execute('SELECT 1 FROM "Account" LIMIT 1')  # holds ACCESS SHARE until it commits
+        threading.Timer(hold, blocker.commit).start()
+        readers = [threading.Thread(target=reader) for _ in range(4)]
+        for thread in readers:
+            thread.start()
+        time.sleep(0.5)
+        if naive:
+            untimed = re.sub(r"SET LOCAL (lock|statement)_timeout = '[^']*';", r"SET LOCAL \1_timeout = 0;", script)
+            untimed = re.sub(r"SELECT set_config\('lock_timeout',.*?true\);", "", untimed, flags=re.S | re.I)
+            assert "timeout = '" not in untimed and "set_config('lock_timeout'" not in untimed
+            done = subprocess.run(["psql", url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction"],
+                                  input=untimed, capture_output=True, text=True)
+            outcome = "applied" if done.returncode == 0 else "failed"
+        else:
+            with connect(url) as conn:
+                ctx = commands.Context(config, conn, describe(url), url)
+                try:
+                    outcome = "applied" if commands.cmd_migrate(ctx, apply_now=True) == 0 else "failed"
+                except commands.Failure:
+                    outcome = "gave up cleanly"
+        time.sleep(0.5)
+        stop.set()
+        for thread in readers:
+            thread.join()
+        blocker.close()
+        return max(waits), outcome
+    finally:
+        drop_database(admin_url, name)
+
+
+PGBENCH_SCRIPT = """\\set id random(1, 100000)
+SELECT email FROM "Account" WHERE id = :id;
+UPDATE "Account" SET email = email WHERE id = :id;
+"""
+
+
+def measure_old_clients(admin_url: str, seconds: int = 12) -> tuple[list[tuple], str]:
+    """Per phase (before, during, after migrate): transactions, p50, p99 and max latency in ms;
+    and pgbench's own account of failures."""
+    url = fresh_database(admin_url, "pgrename_bench_pgbench")
+    try:
+        with connect(url) as conn:
+            conn.execute('CREATE TABLE "Account" (id int CONSTRAINT "Account_pkey" PRIMARY KEY, email text)')
+            conn.execute('INSERT INTO "Account" SELECT i, i::text FROM generate_series(1, 100000) AS i')
+            conn.execute("ANALYZE")
+        work = Path(tempfile.mkdtemp(prefix="pgrename-pgbench-"))
+        (work / "old_client.sql").write_text(PGBENCH_SCRIPT)
+        pgbench = subprocess.Popen(
+            [str(Path(backup.client_tool("pg_dump")).parent / "pgbench"), "-n", "-M", "prepared", "-c", "4",
+             "-j", "2", "-T", str(seconds), "-f", str(work / "old_client.sql"), "-l",
+             "--log-prefix", str(work / "tx"), url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(seconds / 3)
+        config = Config(path=Path("bench"), migration="bench", schema="public", lock_timeout="500ms",
+                        tables={"Account": "accounts"}, lock_retries=8, retry_wait="200ms")
+        with connect(url) as conn:
+            migrate_start = time.time()
+            commands.cmd_migrate(commands.Context(config, conn, describe(url), url), apply_now=True)
+            migrate_end = time.time()
+        out, err = pgbench.communicate()
+        latencies: dict[str, list[float]] = {"before": [], "during": [], "after": []}
+        for log_file in work.glob("tx.*"):
+            for line in log_file.read_text().splitlines():
+                fields = line.split()
+                latency_ms, done_at = int(fields[2]) / 1000, int(fields[4]) + int(fields[5]) / 1e6
+                started_at = done_at - latency_ms / 1000
+                phase = ("before" if done_at < migrate_start else "after" if started_at > migrate_end else "during")
+                latencies[phase].append(latency_ms)
+        failures = re.findall(r"^.*(?:aborted|ERROR).*$", err, flags=re.M)
+        failed = re.search(r"number of failed transactions: (\d+)", out)
+        summary = (f"{len(failures)} error line(s), failed transactions: {failed.group(1) if failed else '0'}")
+        rows = []
+        for phase, values in latencies.items():
+            values.sort()
+            if values:
+                rows.append((phase, len(values), statistics.median(values), values[int(len(values) * 0.99) - 1],
+                             values[-1]))
+        return rows, summary
+    finally:
+        drop_database(admin_url, "pgrename_bench_pgbench")
+
+
 def measure_migrate(admin_url: str, rows: int) -> float:
     """Seconds to migrate a table of `rows` rows: the whole transaction, checks included."""
     name = f"pgrename_bench_rows_{rows}"
@@ -100,7 +232,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="500,1000,2000,5000", help="table counts to measure")
     parser.add_argument("--rows", default="1000,10000000", help="row counts of the migrate benchmark")
+    parser.add_argument("--hold", type=float, default=30, help="seconds the lock-queue blocker holds its lock")
     args = parser.parse_args()
+    logging.getLogger("pgrename").setLevel(logging.ERROR)  # the table below is the output
     admin_url = psycopg.conninfo.make_conninfo(target_conninfo(), dbname="postgres")
     sizes = [int(n) for n in args.sizes.split(",")]
     rows = [(n, measure_analyze(admin_url, n)) for n in sizes]
@@ -116,6 +250,19 @@ def main() -> int:
     print(f"{'benchmark':<10} {'rows':>10} {'seconds':>9} {'vs ' + f'{migrations[0][0]:,}' + ' rows':>16}")
     for n, seconds in migrations:
         print(f"{'migrate':<10} {n:>10,} {seconds:>9.3f} {seconds / migrations[0][1]:>15.2f}x")
+    ours, ours_outcome = measure_lock_queue(admin_url, args.hold, naive=False)
+    naive, naive_outcome = measure_lock_queue(admin_url, args.hold, naive=True)
+    print()
+    print(f"{'lock queue (blocker holds ' + f'{args.hold:g}' + ' s)':<40} {'longest reader wait':>20} {'migration':>16}")
+    print(f"{'pgrename migrate (lock_timeout 500ms)':<40} {ours:>18.2f} s {ours_outcome:>16}")
+    print(f"{'same SQL through psql -f, no timeouts':<40} {naive:>18.2f} s {naive_outcome:>16}")
+    print(f"{'ratio':<40} {ours / naive:>19.3f}x")
+    phases, failures = measure_old_clients(admin_url)
+    print()
+    print(f"{'old clients (pgbench, old names)':<34} {'transactions':>12} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+    for phase, count, p50, p99, worst in phases:
+        print(f"{phase + ' migrate':<34} {count:>12} {p50:>8.2f} {p99:>8.2f} {worst:>8.2f}")
+    print(f"failures: {failures}")
     return 0
 
 
