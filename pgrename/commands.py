@@ -327,7 +327,7 @@ def take_backup(ctx: Context, plan: plans.Plan) -> None:
         return
     tables = [r["object_name"] for r in plan.tables()] if ctx.config.profile.backup_scope == "tables" else None
     try:
-        taken = backup.take(ctx.conn, ctx.conninfo, ctx.config.schema, tables)
+        taken = backup.take(ctx.conn, ctx.conninfo, ctx.config.schema, tables, ctx.config.profile.backup_jobs)
     except backup.BackupFailed as error:
         raise Failure(f"backup: {error}; nothing was changed", EXIT_STATEMENT_FAILED) from None
     log.info("backup (%s): %s, %s bytes, sha256 %s, verified with pg_restore --list",

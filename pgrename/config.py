@@ -32,7 +32,7 @@ KEYS = {
     "profile": "development, staging or production (PGRENAME_PROFILE or --profile override it)",
     "profiles": "per profile: auto_backup, dry_run_default, require_approval, backup_scope, hooks",
 }
-PROFILE_KEYS = {"auto_backup", "dry_run_default", "require_approval", "backup_scope", "hooks"}
+PROFILE_KEYS = {"auto_backup", "dry_run_default", "require_approval", "backup_scope", "backup_jobs", "hooks"}
 HOOK_KEYS = {"before_migrate", "after_migrate", "before_rollback", "after_rollback", "health_checks",
              "rollback_on_failed_health_check", "timeout"}
 DEFAULT_PROFILES = {
@@ -67,6 +67,7 @@ class Profile:
     require_approval: bool = False
     backup_scope: str = "database"  # or tables: only the tables the migration touches
     hooks: Hooks = field(default_factory=Hooks)
+    backup_jobs: int = 1            # more: a directory-format dump by that many parallel workers
 ADD_COLUMN_KEYS = {"type", "not_null", "default", "default_sql", "references", "on_delete"}
 MERGE_KEYS = {"from", "into", "key", "on_conflict", "columns"}
 LOCK_TIMEOUT_PATTERN = re.compile(r"^\d+\s*(ms|s|min)?$")
@@ -201,8 +202,11 @@ def _profile(value: object, name: object) -> Profile:
     scope = settings.get("backup_scope", "database")
     if scope not in ("database", "tables"):
         raise ConfigError(f"profile {name!r}: backup_scope must be database or tables")
+    jobs = settings.get("backup_jobs", 1)
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or not 1 <= jobs <= 64:
+        raise ConfigError(f"profile {name!r}: backup_jobs must be a whole number from 1 to 64")
     return Profile(name, settings.get("auto_backup", False), settings.get("dry_run_default", False),
-                   settings.get("require_approval", False), scope, _hooks(settings.get("hooks"), name))
+                   settings.get("require_approval", False), scope, _hooks(settings.get("hooks"), name), jobs)
 
 
 def _hooks(value: object, profile: str) -> Hooks:

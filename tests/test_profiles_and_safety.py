@@ -165,3 +165,20 @@ def test_failed_rehearsal_leaves_no_scratch_database_either(demo_db):
     assert result.code == 3
     assert "rehearsal failed at migrate" in result.text and "target exists: relation public.users" in result.text
     assert scratch_databases(demo_db) == []
+
+
+def test_parallel_backup_is_a_verified_directory_dump(demo_db, tmp_path):
+    env = {"PGRENAME_BACKUP_DIR": str(tmp_path)}
+    result = demo_db.runner("migrate", config=production(demo_db, auto_backup=True, backup_jobs=2), env=env)
+    assert result.code == 0, result.text
+    [dump] = tmp_path.glob("*.dump")
+    assert dump.is_dir() and (dump / "toc.dat").exists()
+    restored = demo_db.runner("restore-backup", str(dump), env=env)
+    assert restored.code == 0, restored.text
+    database = restored.out.split("into database ")[1].split()[0]
+    with psycopg.connect(demo_db.cluster.url("postgres"), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
+    data_file = max([*dump.glob("*.dat.gz"), *dump.glob("*.dat")], key=lambda p: p.stat().st_size)
+    data_file.write_bytes(data_file.read_bytes()[:-10])  # truncated
+    refused = demo_db.runner("restore-backup", str(dump), env=env)
+    assert refused.code == 1 and "the file was changed or truncated" in refused.text
