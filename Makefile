@@ -92,7 +92,7 @@ test: install postgres ## run the test suite (it starts its own PostgreSQL)
 	$(PY) -m pytest tests
 
 bench: db ## benchmarks, side by side in one run, printed as a table
-	@$(PY) bench/run.py $(if $(SIZES),--sizes $(SIZES))
+	@$(PY) bench/run.py $(if $(SIZES),--sizes $(SIZES)) $(if $(ROWS),--rows $(ROWS)) $(if $(HOLD),--hold $(HOLD))
 
 clean: db-stop ## stop the embedded PostgreSQL and remove it, the venv, build/ and logs/
 	rm -rf .pgdata build logs $(VENV)

@@ -64,12 +64,21 @@ def create_schema(conn: psycopg.Connection, tables: int) -> None:
     conn.execute("ANALYZE")
 
 
+def fresh_database(admin_url: str, name: str) -> str:
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {name}")
+    return psycopg.conninfo.make_conninfo(admin_url, dbname=name)
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 def measure_analyze(admin_url: str, tables: int) -> float:
     name = f"pgrename_bench_{tables}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {name}")
-        admin.execute(f"CREATE DATABASE {name}")
-    url = psycopg.conninfo.make_conninfo(admin_url, dbname=name)
+    url = fresh_database(admin_url, name)
     try:
         with connect(url) as conn:
             create_schema(conn, tables)
@@ -81,20 +90,7 @@ def measure_analyze(admin_url: str, tables: int) -> float:
             assert len(report["plan"]["renames"]) == tables * 5 - 1, "each table, its pkey, fkey, index, sequence"
             return elapsed
     finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-def fresh_database(admin_url: str, name: str) -> str:
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {name}")
-    return psycopg.conninfo.make_conninfo(admin_url, dbname=name)
-
-
-def drop_database(admin_url: str, name: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        drop_database(admin_url, name)
 
 
 def measure_lock_queue(admin_url: str, hold: float, naive: bool) -> tuple[float, str]:
@@ -204,10 +200,7 @@ def measure_old_clients(admin_url: str, seconds: int = 12) -> tuple[list[tuple],
 def measure_migrate(admin_url: str, rows: int) -> float:
     """Seconds to migrate a table of `rows` rows: the whole transaction, checks included."""
     name = f"pgrename_bench_rows_{rows}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {name}")
-        admin.execute(f"CREATE DATABASE {name}")
-    url = psycopg.conninfo.make_conninfo(admin_url, dbname=name)
+    url = fresh_database(admin_url, name)
     try:
         with connect(url) as conn:
             conn.execute('CREATE TABLE "Account" (id bigserial CONSTRAINT "Account_pkey" PRIMARY KEY, email text)')
@@ -224,8 +217,7 @@ def measure_migrate(admin_url: str, rows: int) -> float:
             assert commands.cmd_migrate(ctx, apply_now=True) == 0
             return time.perf_counter() - started
     finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        drop_database(admin_url, name)
 
 
 def main() -> int:
