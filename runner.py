@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 from pgrename import commands
-from pgrename.commands import EXIT_CONNECTION, EXIT_USAGE, Context, Failure
 from pgrename.config import ConfigError, load_config
 from pgrename.connection import ConnectionFailed, connect, describe, scrub, target_conninfo
+from pgrename.execute import EXIT_CONNECTION, EXIT_USAGE, Context, Failure
 from pgrename.render import PROJECT_DIR, RenderError
 
 COMMANDS = {

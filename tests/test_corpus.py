@@ -1,5 +1,4 @@
 """Schemas nobody here designed (../shared/corpus): migrate, verify, and roll back to an identical dump."""
-from pathlib import Path
 
 import pytest
 from conftest import PROJECT_DIR, psql

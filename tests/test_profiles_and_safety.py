@@ -1,5 +1,4 @@
 """Profiles, approval, automatic verified backups, hooks and health checks."""
-import os
 
 import psycopg
 

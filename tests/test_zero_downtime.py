@@ -1,13 +1,10 @@
 """Old clients (old table and column names) and new clients (the target schema) both keep
 working: before, during and after migrate; merges and every phase undone exactly."""
-import subprocess
-import sys
 import threading
 import time
 
 import psycopg
 import pytest
-from conftest import PROJECT_DIR
 
 # What the user-management service sends: raw SQL with the old names, columns included.
 OLD_CLIENT = [

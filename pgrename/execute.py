@@ -1,0 +1,189 @@
+"""Running rendered SQL: one transaction, statement by statement, lock waits retried, failures
+classified, reported with the sessions in the way, and recorded in the audit trail.
+
+Exit codes (documented in the README):
+    0 done, or nothing to do          5 the database cannot be reached
+    1 a statement or backup failed    6 analyze found conflicts
+    2 bad config, usage, no approval  7 analyze found sessions that would block the migration
+    3 a check failed                  8 a hook or health check failed
+    4 a lock was not granted within lock_timeout
+"""
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from dataclasses import dataclass
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from . import plan as plans
+from .config import Config, seconds
+from .render import PROJECT_DIR, Part, statements
+
+(EXIT_OK, EXIT_STATEMENT_FAILED, EXIT_USAGE, EXIT_CHECK_FAILED, EXIT_LOCK_TIMEOUT, EXIT_CONNECTION,
+ EXIT_CONFLICTS, EXIT_BLOCKERS, EXIT_HOOK_FAILED) = range(9)
+BLOCKERS_QUERY = PROJECT_DIR / "sql" / "analysis" / "blockers.sql"
+
+log = logging.getLogger("pgrename")
+
+
+class Failure(Exception):
+    """A command that could not do its work: what to tell the DBA, and the exit code."""
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class StepFailed(Exception):
+    def __init__(self, part: Part, statement: str, error: psycopg.Error):
+        super().__init__(str(error))
+        self.part, self.statement, self.error = part, statement, error
+
+    @property
+    def is_check(self) -> bool:
+        return (self.error.diag.message_primary or "").startswith("pgrename")
+
+    @property
+    def is_lock_timeout(self) -> bool:
+        return isinstance(self.error, psycopg.errors.LockNotAvailable)
+
+    def exit_code(self) -> int:
+        if self.is_lock_timeout:
+            return EXIT_LOCK_TIMEOUT
+        return EXIT_CHECK_FAILED if self.is_check else EXIT_STATEMENT_FAILED
+
+    def report(self) -> str:
+        diag = self.error.diag
+        lines = [diag.message_primary or str(self.error).strip()]
+        if diag.message_detail:
+            lines += ["  " + line for line in diag.message_detail.splitlines()]
+        if diag.message_hint:
+            lines.append(f"hint: {diag.message_hint}")
+        if not self.is_check:
+            lines.append(f"in {self.part.template}, statement:")
+            lines += ["  " + line for line in self.statement.strip().splitlines()]
+        return "\n".join(lines)
+
+    def details(self) -> dict:
+        return {"step": self.part.template, "sqlstate": self.error.sqlstate,
+                "error": self.error.diag.message_primary, "detail": self.error.diag.message_detail}
+
+
+@dataclass
+class Context:
+    config: Config
+    conn: psycopg.Connection
+    target: str    # the connection, described without its password
+    conninfo: str  # for pg_dump and pg_restore; never printed
+
+
+def run(conn: psycopg.Connection, parts: list[Part]) -> None:
+    """Execute each part statement by statement; log its duration, then the checks it reported."""
+    notices: list[str] = []
+
+    def collect(diag: psycopg.errors.Diagnostic) -> None:
+        notices.append(diag.message_primary)
+
+    def report(part: Part, outcome: str) -> None:
+        log.info("  %-42s %s", part.template, outcome)
+        for notice in notices:
+            log.info("      %s", notice)
+        notices.clear()
+
+    conn.add_notice_handler(collect)
+    try:
+        for part in parts:
+            started = time.monotonic()
+            done = 0
+            for statement in statements(part.sql):
+                try:
+                    conn.execute(statement)
+                except psycopg.Error as error:
+                    report(part, f"FAILED at statement {done + 1}")
+                    raise StepFailed(part, statement, error) from None
+                done += 1
+            report(part, f"{done:3d} statement(s) {(time.monotonic() - started) * 1000:8.1f} ms")
+    finally:
+        conn.remove_notice_handler(collect)
+
+
+def blockers(conn: psycopg.Connection, config: Config) -> list[dict]:
+    plans.use_settings(conn, config.schema, config.tables)
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(BLOCKERS_QUERY.read_text()).fetchall()
+    return [{key: (str(value) if value is not None else None) for key, value in row.items()} for row in rows]
+
+
+def record(conn: psycopg.Connection, event: str, migration: str, sql_checksum: str | None, details: dict) -> None:
+    """An audit row in a transaction of its own: kept even though the work it reports rolled back."""
+    try:
+        with conn.transaction():
+            if conn.execute("SELECT to_regclass('pgrename.audit')").fetchone()[0] is None:
+                for statement in statements((PROJECT_DIR / plans.BOOTSTRAP).read_text()):
+                    conn.execute(statement)
+            conn.execute("INSERT INTO pgrename.audit (event, migration, sql_checksum, details)"
+                         " VALUES (%s, %s, %s, %s)", (event, migration, sql_checksum, Jsonb(details)))
+    except psycopg.Error as error:
+        log.warning("warning: could not record %s in pgrename.audit: %s", event, str(error).strip())
+
+
+def describe_blockers(held_by: list[dict]) -> str:
+    return "\n".join(f"  pid {b['pid']} user {b['user_name']} application {b['application_name']!r}"
+                     f" state {b['state']} transaction age {b['transaction_age']}:"
+                     f" {b['mode']} on {b['locked_table']}; last query: {b['last_query']}"
+                     for b in held_by) or "  (none left by now)"
+
+
+def terminate_old_blockers(ctx: Context, held_by: list[dict]) -> None:
+    """With terminate_blockers_after set: end the blocking sessions whose transaction is older."""
+    if ctx.config.terminate_blockers_after is None:
+        return
+    ended = ctx.conn.execute(
+        "SELECT array_agg(pid) FROM pg_stat_activity WHERE pid = ANY (%s::int[])"
+        " AND now() - xact_start > %s::interval AND pg_terminate_backend(pid)",
+        ([int(b["pid"]) for b in held_by if b["locked_table"]], ctx.config.terminate_blockers_after)).fetchone()[0]
+    if ended:
+        log.warning("terminated blocking session(s) %s, in a transaction for more than %s",
+                    ", ".join(map(str, ended)), ctx.config.terminate_blockers_after)
+
+
+def apply(ctx: Context, parts: list[Part], failed_event: str, sql_checksum: str) -> None:
+    """Run the parts in one transaction. When a lock is not granted within lock_timeout the
+    transaction rolls back (nothing changed, nobody kept waiting behind it); then wait, doubling
+    the wait each time, and try again, lock_retries times at most."""
+    wait = seconds(ctx.config.retry_wait)
+    attempts = ctx.config.lock_retries + 1
+    for attempt in range(1, attempts + 1):
+        try:
+            with ctx.conn.transaction():
+                run(ctx.conn, parts)
+            return
+        except StepFailed as failed:
+            if not failed.is_lock_timeout or attempt == attempts:
+                raise fail(ctx, failed, failed_event, sql_checksum, attempts=attempt) from None
+            held_by = blockers(ctx.conn, ctx.config)
+            log.warning("attempt %d of %d: a lock was not granted within lock_timeout (%s); rolled back, "
+                        "nothing changed. Sessions holding locks on the tables:\n%s\ntrying again in %.1f s",
+                        attempt, attempts, ctx.config.lock_timeout, describe_blockers(held_by), wait)
+            terminate_old_blockers(ctx, held_by)
+            time.sleep(wait)
+            wait *= 2
+
+
+def fail(ctx: Context, failed: StepFailed, event: str, sql_checksum: str, attempts: int = 1) -> Failure:
+    """Report a failed run, record it, and say how the command ends."""
+    details = failed.details() | {"client_host": socket.gethostname(), "attempts": attempts}
+    message = failed.report()
+    if failed.is_lock_timeout:
+        held_by = blockers(ctx.conn, ctx.config)
+        details["blockers"] = held_by
+        message = (f"a lock was not granted within lock_timeout ({ctx.config.lock_timeout}), {attempts} "
+                   f"attempt(s); nothing was changed.\n{message}\nsessions holding locks on the tables:\n"
+                   + describe_blockers(held_by))
+    record(ctx.conn, event, ctx.config.migration, sql_checksum, details)
+    return Failure(message + f"\n{event.replace('_', ' ')}: the transaction was rolled back; the database is as it was.",
+                   failed.exit_code())
