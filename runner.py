@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+import psycopg
+
 from pgrename import commands
 from pgrename.config import ConfigError, load_config
 from pgrename.connection import ConnectionFailed, connect, describe, scrub, target_conninfo
@@ -121,6 +123,14 @@ def main(argv: list[str] | None = None) -> int:
     except Failure as failure:
         log.error("error: %s", scrub(str(failure), conninfo))
         code = failure.exit_code
+    except psycopg.Error as error:
+        # The connection broke or the server stopped mid-run: any open transaction rolled back.
+        log.error("error: the database connection failed: %s; an open transaction, if any, was rolled back",
+                  scrub(str(error).strip(), conninfo))
+        code = EXIT_CONNECTION
+    except KeyboardInterrupt:
+        log.error("interrupted: an open transaction, if any, was rolled back")
+        code = 130
     log.info("log: %s", log_path)
     return code
 

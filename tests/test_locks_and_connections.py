@@ -80,3 +80,17 @@ def test_old_blockers_are_terminated_when_configured(demo_db):
     assert f"terminated blocking session(s) {pid}" in result.text
     with pytest.raises(psycopg.OperationalError):
         blocker.execute("SELECT 1")
+
+
+def test_connection_lost_mid_run_is_reported_and_changes_nothing(demo_db):
+    """The connection is cut after preflight (by a hook, as a server restart would): a clear error."""
+    cut = (f"psql '{demo_db.url}' -Xqc \"SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+           " WHERE application_name = 'pgrename'\"")
+    config = demo_db.write_config(DEMO, profile="production", profiles={"production": {
+        "auto_backup": False, "dry_run_default": False, "require_approval": False,
+        "hooks": {"before_migrate": [cut]}}})
+    dump = demo_db.schema_dump()
+    result = demo_db.runner("migrate", config=config)
+    assert result.code == 5, result.text
+    assert "the database connection failed" in result.text and "Traceback" not in result.text
+    assert demo_db.schema_dump() == dump
