@@ -9,7 +9,7 @@ APPROVAL := $(if $(APPROVE),--approve $(APPROVE))
 DEMO_DB  := pgrename_demo
 
 .DEFAULT_GOAL := help
-.PHONY: help install postgres db db-stop demo demo-load analyze plan dry-run migrate verify rollback contract rehearse backups restore-backup status psql test bench clean
+.PHONY: help install postgres db db-stop demo demo-load analyze plan dry-run migrate verify rollback contract rehearse backup backup-verify restore backups restore-backup status psql test bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -73,6 +73,15 @@ contract: install ## drop the compatibility views once old clients are updated (
 
 rehearse: install ## migrate, verify, roll back, verify on a scratch copy, then drop it (WITH_DATA=1 copies rows)
 	@$(RUNNER) rehearse $(if $(WITH_DATA),--with-data)
+
+backup: install ## back up every table's rows (COPY, FK-ordered, deterministic, checksummed); TO=dir
+	@$(RUNNER) backup $(if $(TO),--to $(TO))
+
+backup-verify: install ## check a data backup FROM=dir: manifest, checksums, row counts (no database needed)
+	@$(RUNNER) backup-verify $(FROM)
+
+restore: install ## restore a data backup FROM=dir, MODE=clean|append|upsert, into DATABASE_URL (or TARGET=url)
+	@$(RUNNER) $(if $(TARGET),--database-url $(TARGET)) restore $(FROM) $(if $(MODE),--mode $(MODE)) $(APPROVAL)
 
 backups: install ## list the backups taken before migrations
 	@$(RUNNER) backups

@@ -37,7 +37,11 @@ COMMANDS = {
     "rehearse": "migrate, verify, roll back and verify on a scratch copy of the database, then drop it",
     "backups": "list the backups taken before migrations",
     "restore-backup": "restore a backup into a new database (or over this one, with approval)",
+    "backup": "back up every table's rows with COPY: FK-ordered, deterministic, checksummed",
+    "backup-verify": "check a data backup's manifest, files, checksums and row counts (no database needed)",
+    "restore": "restore a data backup into this database: clean, append or upsert, in one transaction",
 }
+WITHOUT_DATABASE = {"backup-verify"}
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -53,7 +57,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     for name in ("plan", "status", "backups"):
         commands[name].add_argument("--json", dest="as_json", action="store_true",
                                     help="machine-readable output on stdout")
-    for name in ("migrate", "rollback", "contract", "restore-backup"):
+    for name in ("migrate", "rollback", "contract", "restore-backup", "restore"):
         commands[name].add_argument("--approve", dest="approved", metavar="DBNAME",
                                     help="approval without a terminal: the database's name")
     commands["migrate"].add_argument("--apply", dest="apply_now", action="store_true",
@@ -69,6 +73,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                                       help="copy the rows too, not only the schema")
     commands["contract"].add_argument("--undo", action="store_true", help="re-create the views a contract dropped")
     commands["restore-backup"].add_argument("path", type=Path, metavar="FILE", help="a backup from backups/")
+    commands["backup"].add_argument("--to", dest="directory", type=Path, metavar="DIR",
+                                    help="where to write it (default: backups/<db>-<time>-data); never overwritten")
+    for name in ("backup-verify", "restore"):
+        commands[name].add_argument("directory", type=Path, metavar="DIR", help="a data backup directory")
+    commands["restore"].add_argument("--mode", choices=["clean", "append", "upsert"], default="clean",
+                                     help="clean: empty the tables first; append: keep existing keys; "
+                                          "upsert: overwrite them")
     commands["restore-backup"].add_argument("--into-original", action="store_true",
                                             help="restore over this database instead of into a new one")
     return parser.parse_args(argv)
@@ -104,13 +115,15 @@ def main(argv: list[str] | None = None) -> int:
         # The whole configuration goes to the log file only (it holds no password: those stay in
         # DATABASE_URL or the environment, which are shown without it).
         log.debug("configuration: %s", json.dumps(dataclasses.asdict(config), default=str))
-        with connect(conninfo) as conn:
-            ctx = Context(config, conn, target, conninfo)
-            handler = getattr(commands, "cmd_" + args.command.replace("-", "_"))
-            # Each option's dest is the name of the handler's parameter it sets.
-            options = {name: getattr(args, name) for name in inspect.signature(handler).parameters
-                       if hasattr(args, name) and name != "ctx"}
-            code = handler(ctx, **options)
+        handler = getattr(commands, "cmd_" + args.command.replace("-", "_"))
+        # Each option's dest is the name of the handler's parameter it sets.
+        options = {name: getattr(args, name) for name in inspect.signature(handler).parameters
+                   if hasattr(args, name) and name != "ctx"}
+        if args.command in WITHOUT_DATABASE:
+            code = handler(Context(config, None, target, conninfo), **options)
+        else:
+            with connect(conninfo) as conn:
+                code = handler(Context(config, conn, target, conninfo), **options)
     except ConfigError as error:
         log.error("error: config: %s", error)
         code = EXIT_USAGE

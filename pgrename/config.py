@@ -29,6 +29,7 @@ KEYS = {
     "compatibility_views": "keep old clients working through views named like the old tables (default true)",
     "merges": "legacy tables whose rows move into another: [{from, into, key, on_conflict, columns}]",
     "contract": "a Prisma schema the database must match after migrate (make verify checks it)",
+    "backup_exclude": "globs: tables `make backup` leaves out (e.g. _prisma_migrations, *Snapshot)",
     "profile": "development, staging or production (PGRENAME_PROFILE or --profile override it)",
     "profiles": "per profile: auto_backup, dry_run_default, require_approval, backup_scope, hooks",
 }
@@ -120,6 +121,7 @@ class Config:
     compatibility_views: bool = True
     column_rule: str | None = None
     profile: Profile = field(default_factory=lambda: Profile("development"))
+    backup_exclude: list[str] = field(default_factory=list)
     merges: list[Merge] = field(default_factory=list)
     contract: Path | None = None
 
@@ -285,7 +287,8 @@ def load_config(path: Path, profile_name: str | None = None) -> Config:
         unchanged = [source for source, target in tables.items() if source == target]
         if unchanged:
             raise ConfigError(f"table {unchanged[0]!r} is mapped to its own name; remove the entry")
-        include, exclude = (_globs(data.get(key), key) for key in ("include", "exclude"))
+        include, exclude, backup_exclude = (_globs(data.get(key), key)
+                                            for key in ("include", "exclude", "backup_exclude"))
         enums = _enums(data.get("enums"))
         column_renames, added_columns = _columns(data.get("columns"), tables, enums)
         compatibility_views = data.get("compatibility_views", True)
@@ -306,7 +309,8 @@ def load_config(path: Path, profile_name: str | None = None) -> Config:
                   terminate_blockers_after=terminate_after,
                   include=include, exclude=exclude, enums=enums, column_renames=column_renames,
                   added_columns=added_columns, compatibility_views=compatibility_views, merges=merges,
-                  contract=contract, column_rule=None if column_rule == "none" else column_rule, profile=profile)
+                  contract=contract, column_rule=None if column_rule == "none" else column_rule, profile=profile,
+                  backup_exclude=backup_exclude)
 
 
 def _mapping(value: object, what: str) -> dict:

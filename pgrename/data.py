@@ -1,0 +1,181 @@
+"""Data backups with COPY: every table the catalog lists (nothing hard-coded), rows in primary-key
+order so the same data always gives the same files, zstd-compressed, described by a manifest with
+row counts and SHA-256 checksums that are verified before any restore. Restores load parents
+before children (sql/analysis/restore_order.sql), in one transaction."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from pathlib import Path
+
+import psycopg
+import zstandard
+from psycopg import sql
+from psycopg.rows import dict_row
+from tqdm import tqdm
+
+from .render import PROJECT_DIR
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+ORDER_QUERY = PROJECT_DIR / "sql" / "analysis" / "restore_order.sql"
+RESET_SEQUENCES = PROJECT_DIR / "sql" / "restore" / "reset_sequences.sql"
+MODES = ("clean", "append", "upsert")
+COMPRESSION_LEVEL = 3  # zstd output depends only on the input and the level: deterministic
+
+log = logging.getLogger("pgrename")
+
+
+class DataBackupError(Exception):
+    """The backup cannot be written, read or trusted; the message names the file at fault."""
+
+
+def _table(schema: str, name: str) -> sql.Composed:
+    return sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(name))
+
+
+def _columns(names: list[str]) -> sql.Composed:
+    return sql.SQL(", ").join(map(sql.Identifier, names))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def tables_in_order(conn: psycopg.Connection, schemas: list[str], exclude: list[str]) -> list[dict]:
+    conn.execute("SELECT set_config('pgrename.schemas', %s, false), set_config('pgrename.exclude', %s, false)",
+                 (",".join(schemas), ",".join(exclude)))
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(ORDER_QUERY.read_text()).fetchall()
+
+
+def backup(conn: psycopg.Connection, directory: Path, schemas: list[str], exclude: list[str]) -> dict:
+    """Write every table's rows into `directory` (which must not exist) and the manifest last."""
+    try:
+        directory.mkdir(parents=True)
+    except FileExistsError:
+        raise DataBackupError(f"{directory} exists already; a backup never overwrites") from None
+    tables = tables_in_order(conn, schemas, exclude)
+    entries = []
+    for number, table in enumerate(tables, start=1):
+        path = directory / f"{number:04d}.copy.zst"
+        query = sql.SQL("COPY (SELECT {} FROM {} ORDER BY {}) TO STDOUT").format(
+            _columns(table["columns"]), _table(table["table_schema"], table["table_name"]),
+            _columns(table["order_by"]))
+        rows = raw_bytes = 0
+        with path.open("wb") as handle, \
+                zstandard.ZstdCompressor(level=COMPRESSION_LEVEL).stream_writer(handle, closefd=False) as out, \
+                conn.cursor().copy(query) as copy, \
+                tqdm(desc=f"{table['table_schema']}.{table['table_name']}", unit="B", unit_scale=True,
+                     leave=False, disable=None) as progress:
+            for block in copy:
+                out.write(block)
+                rows += bytes(block).count(b"\n")  # COPY text: one line a row, newlines in values escaped
+                raw_bytes += len(block)
+                progress.update(len(block))
+        log.info("  %-48s %10d rows %12d bytes", f"{table['table_schema']}.{table['table_name']}", rows, raw_bytes)
+        entries.append({"schema": table["table_schema"], "table": table["table_name"], "file": path.name,
+                        "columns": table["columns"], "order_by": table["order_by"],
+                        "has_primary_key": table["has_primary_key"], "depth": table["depth"],
+                        "in_cycle": table["in_cycle"], "rows": rows, "bytes": raw_bytes,
+                        "sha256": _sha256(path)})
+    manifest = {"format_version": FORMAT_VERSION, "tool": "pgrename",
+                "server_version": conn.info.parameter_status("server_version"), "database": conn.info.dbname,
+                "schemas": schemas, "exclude": exclude, "taken_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "tables": entries}
+    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return manifest
+
+
+def verify(directory: Path) -> dict:
+    """The manifest, once its shape, version, every file's checksum and row count agree."""
+    try:
+        manifest = json.loads((directory / MANIFEST).read_text())
+    except FileNotFoundError:
+        raise DataBackupError(f"{directory / MANIFEST}: no manifest; not a pgrename data backup") from None
+    except json.JSONDecodeError as error:
+        raise DataBackupError(f"{directory / MANIFEST}: not valid JSON (line {error.lineno})") from None
+    if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
+        raise DataBackupError(f"{directory / MANIFEST}: format_version {manifest.get('format_version')!r} is not "
+                              f"{FORMAT_VERSION}, which this pgrename reads")
+    for entry in manifest.get("tables", []):
+        path = directory / entry["file"]
+        if not path.exists():
+            raise DataBackupError(f"{path}: missing (table {entry['schema']}.{entry['table']})")
+        if _sha256(path) != entry["sha256"]:
+            raise DataBackupError(f"{path}: SHA-256 differs from the manifest: the file was changed or truncated")
+        with path.open("rb") as handle, zstandard.ZstdDecompressor().stream_reader(handle) as data:
+            rows = sum(block.count(b"\n") for block in iter(lambda: data.read(1 << 20), b""))
+        if rows != entry["rows"]:
+            raise DataBackupError(f"{path}: holds {rows} rows, the manifest says {entry['rows']}")
+    return manifest
+
+
+def _load(conn: psycopg.Connection, target: sql.Composable, columns: list[str], path: Path, label: str) -> None:
+    query = sql.SQL("COPY {} ({}) FROM STDIN").format(target, _columns(columns))
+    with path.open("rb") as handle, zstandard.ZstdDecompressor().stream_reader(handle) as data, \
+            conn.cursor().copy(query) as copy, \
+            tqdm(desc=label, unit="B", unit_scale=True, leave=False, disable=None) as progress:
+        for block in iter(lambda: data.read(1 << 20), b""):
+            copy.write(block)
+            progress.update(len(block))
+
+
+def restore(conn: psycopg.Connection, directory: Path, mode: str) -> dict:
+    """Load a verified backup in one transaction: clean empties the tables first; append keeps rows
+    whose primary key exists; upsert overwrites them. Parents load before children, deferrable
+    foreign keys are deferred to the commit, sequences end past the largest restored value."""
+    if mode not in MODES:
+        raise DataBackupError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    manifest = verify(directory)
+    entries = manifest["tables"]
+    names = [_table(e["schema"], e["table"]) for e in entries]
+    with conn.transaction():
+        missing = [f"{e['schema']}.{e['table']}" for e in entries if conn.execute(
+            "SELECT to_regclass(%s) IS NULL", (f'"{e["schema"]}"."{e["table"]}"',)).fetchone()[0]]
+        if missing:
+            raise DataBackupError(f"the target has no table {', '.join(missing)}: restore the schema first "
+                                  "(pg_dump --schema-only | psql)")
+        conn.execute("SET CONSTRAINTS ALL DEFERRED")
+        if mode == "clean" and names:
+            conn.execute(sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(names)))
+        for entry, name in zip(entries, names):
+            label = f"{entry['schema']}.{entry['table']}"
+            if mode == "clean":
+                _load(conn, name, entry["columns"], directory / entry["file"], label)
+            else:
+                _merge(conn, entry, name, directory / entry["file"], mode)
+            log.info("  %-48s %10d rows %s", label, entry["rows"], "loaded" if mode == "clean" else mode + "ed")
+        conn.execute("SELECT set_config('pgrename.restored_tables', %s, true)",
+                     (json.dumps([f'"{e["schema"]}"."{e["table"]}"' for e in entries]),))
+        conn.execute(RESET_SEQUENCES.read_text())
+    return manifest
+
+
+def _merge(conn: psycopg.Connection, entry: dict, name: sql.Composed, path: Path, mode: str) -> None:
+    """Append or upsert through a staging table: the same COPY, then one INSERT ... ON CONFLICT."""
+    if mode == "upsert" and not entry["has_primary_key"]:
+        raise DataBackupError(f"{entry['schema']}.{entry['table']} has no primary key: upsert cannot tell rows "
+                              "apart; use append or clean")
+    conn.execute(sql.SQL("CREATE TEMPORARY TABLE pgrename_staging (LIKE {}) ON COMMIT DROP").format(name))
+    _load(conn, sql.Identifier("pgrename_staging"), entry["columns"], path, f"{entry['schema']}.{entry['table']}")
+    columns = _columns(entry["columns"])
+    if not entry["has_primary_key"]:
+        conflict = sql.SQL("")
+    elif mode == "append":
+        conflict = sql.SQL(" ON CONFLICT ({}) DO NOTHING").format(_columns(entry["order_by"]))
+    else:
+        updates = [c for c in entry["columns"] if c not in entry["order_by"]]
+        conflict = sql.SQL(" ON CONFLICT ({}) DO UPDATE SET {}").format(
+            _columns(entry["order_by"]),
+            sql.SQL(", ").join(sql.SQL("{0} = excluded.{0}").format(sql.Identifier(c)) for c in updates)
+        ) if updates else sql.SQL(" ON CONFLICT ({}) DO NOTHING").format(_columns(entry["order_by"]))
+    conn.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM pgrename_staging").format(name, columns, columns)
+                 + conflict)
+    conn.execute("DROP TABLE pgrename_staging")
