@@ -13,6 +13,10 @@ old clients under load: pgbench with prepared statements that use the old name (
 UPDATE by primary key) runs while migrate happens; failed statements and latency percentiles
 before, during and after, from pgbench's per-transaction log.
 
+data backup: backup and clean restore of --data-rows rows (a parent and a child table) with
+pgrename's COPY files, side by side with pg_dump --data-only --format=custom and
+pg_restore --data-only of the same data.
+
 lock queue: a blocker transaction holds a lock on the table for --hold seconds while readers
 query it by its old name. The readers' longest wait while our migrate runs (it waits less than
 deadlock_timeout per attempt, rolls back, retries), side by side with the same rendered SQL run
@@ -26,6 +30,7 @@ from __future__ import annotations
 import argparse
 import logging
 import re
+import shutil
 import statistics
 import tempfile
 import subprocess
@@ -37,7 +42,7 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from pgrename import analyze, backup, commands  # noqa: E402
+from pgrename import analyze, backup, commands, data  # noqa: E402
 from pgrename.config import Config  # noqa: E402
 from pgrename.connection import connect, describe, target_conninfo  # noqa: E402
 
@@ -197,6 +202,45 @@ def measure_old_clients(admin_url: str, seconds: int = 12) -> tuple[list[tuple],
         drop_database(admin_url, "pgrename_bench_pgbench")
 
 
+def measure_data_backup(admin_url: str, rows: int) -> list[tuple[str, float, float]]:
+    """(tool, backup seconds, restore seconds) for pgrename and for pg_dump/pg_restore."""
+    url = fresh_database(admin_url, "pgrename_bench_data")
+    work = Path(tempfile.mkdtemp(prefix="pgrename-bench-data-"))
+    try:
+        with connect(url) as conn:
+            conn.execute('CREATE TABLE "Customer" (id int PRIMARY KEY, name text, joined timestamptz)')
+            conn.execute('CREATE TABLE "Order" (id int PRIMARY KEY, customer int REFERENCES "Customer",'
+                         ' total numeric(10, 2), note jsonb)')
+            conn.execute('INSERT INTO "Customer" SELECT i, \'customer \' || i, now() - i * interval \'1 min\''
+                         ' FROM generate_series(1, %s) AS i', (rows // 4,))
+            conn.execute('INSERT INTO "Order" SELECT i, 1 + i %% %s, i / 100.0, jsonb_build_object(\'n\', i)'
+                         ' FROM generate_series(1, %s) AS i', (rows // 4, rows - rows // 4))
+            conn.execute("VACUUM ANALYZE")
+            started = time.perf_counter()
+            data.backup(conn, work / "pgrename", ["public"], [])
+            ours_backup = time.perf_counter() - started
+            started = time.perf_counter()
+            data.restore(conn, work / "pgrename", "clean")
+            ours_restore = time.perf_counter() - started
+        connection, env = backup._connection_args(url)
+        started = time.perf_counter()
+        subprocess.run([backup.client_tool("pg_dump"), "--data-only", "--format=custom", "--file",
+                        str(work / "pg_dump.dump"), *connection], check=True, env=env)
+        dump_seconds = time.perf_counter() - started
+        with connect(url) as conn:
+            conn.execute('TRUNCATE "Customer", "Order"')
+        started = time.perf_counter()
+        # Foreign keys checked, as ours are (--disable-triggers would skip them, and needs a superuser).
+        subprocess.run([backup.client_tool("pg_restore"), "--data-only", "--single-transaction",
+                        *connection, str(work / "pg_dump.dump")], check=True, env=env, capture_output=True)
+        restore_seconds = time.perf_counter() - started
+        return [("pgrename backup / restore", ours_backup, ours_restore),
+                ("pg_dump / pg_restore --data-only", dump_seconds, restore_seconds)]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        drop_database(admin_url, "pgrename_bench_data")
+
+
 def measure_migrate(admin_url: str, rows: int) -> float:
     """Seconds to migrate a table of `rows` rows: the whole transaction, checks included."""
     name = f"pgrename_bench_rows_{rows}"
@@ -225,6 +269,7 @@ def main() -> int:
     parser.add_argument("--sizes", default="500,1000,2000,5000", help="table counts to measure")
     parser.add_argument("--rows", default="1000,10000000", help="row counts of the migrate benchmark")
     parser.add_argument("--hold", type=float, default=30, help="seconds the lock-queue blocker holds its lock")
+    parser.add_argument("--data-rows", type=int, default=1_200_000, help="rows of the data backup benchmark")
     args = parser.parse_args()
     logging.getLogger("pgrename").setLevel(logging.ERROR)  # the table below is the output
     admin_url = psycopg.conninfo.make_conninfo(target_conninfo(), dbname="postgres")
@@ -242,6 +287,13 @@ def main() -> int:
     print(f"{'benchmark':<10} {'rows':>10} {'seconds':>9} {'vs ' + f'{migrations[0][0]:,}' + ' rows':>16}")
     for n, seconds in migrations:
         print(f"{'migrate':<10} {n:>10,} {seconds:>9.3f} {seconds / migrations[0][1]:>15.2f}x")
+    (ours_name, ours_backup, ours_restore), (theirs_name, their_backup, their_restore) = \
+        measure_data_backup(admin_url, args.data_rows)
+    print()
+    print(f"{'data (' + f'{args.data_rows:,}' + ' rows)':<36} {'backup s':>9} {'restore s':>10}")
+    print(f"{ours_name:<36} {ours_backup:>9.2f} {ours_restore:>10.2f}")
+    print(f"{theirs_name:<36} {their_backup:>9.2f} {their_restore:>10.2f}")
+    print(f"{'ratio':<36} {ours_backup / their_backup:>8.2f}x {ours_restore / their_restore:>9.2f}x")
     ours, ours_outcome = measure_lock_queue(admin_url, args.hold, naive=False)
     naive, naive_outcome = measure_lock_queue(admin_url, args.hold, naive=True)
     print()
