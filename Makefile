@@ -12,7 +12,7 @@ DEMO_DB  := pgrename_demo
 .PHONY: help install postgres db db-stop demo demo-load analyze plan dry-run migrate verify rollback contract rehearse backup backup-verify restore backups restore-backup status psql test bench clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
