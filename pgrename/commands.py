@@ -123,11 +123,11 @@ def cmd_dry_run(ctx: Context) -> int:
     return EXIT_OK
 
 
-def approve(ctx: Context, action: str, approved: str | None) -> None:
-    """Where the profile requires approval: the database's name, typed at a terminal or given
-    with --approve. What will happen has been printed by then."""
+def approve(ctx: Context, action: str, approved: str | None, always: bool = False) -> None:
+    """Where the profile requires approval (or always, for what overwrites a database): the
+    database's name, typed at a terminal or given with --approve. What will happen is printed by then."""
     profile, database = ctx.config.profile.name, ctx.conn.info.dbname
-    if not ctx.config.profile.require_approval:
+    if not (always or ctx.config.profile.require_approval):
         return
     if approved is not None:
         if approved != database:
@@ -136,7 +136,8 @@ def approve(ctx: Context, action: str, approved: str | None) -> None:
         log.info("approved with --approve %s", database)
         return
     if not sys.stdin.isatty():
-        raise Failure(f"profile {profile} requires approval to {action} {database}: run it at a terminal and type "
+        raise Failure(f"{'this' if always else f'profile {profile}'} requires approval to {action} {database}: "
+                      "run it at a terminal and type "
                       f"the database name, or pass --approve {database} (make {action} APPROVE={database}); "
                       "nothing was done", EXIT_USAGE)
     answer = input(f"profile {profile}: type the database name ({database}) to {action} it: ").strip()
@@ -209,7 +210,7 @@ def cmd_migrate(ctx: Context, apply_now: bool = False, approved: str | None = No
     if failures:
         if ctx.config.profile.hooks.rollback_on_failed_health_check:
             log.warning("health check(s) failed: rolling back, as the profile says")
-            roll_back(ctx)
+            roll_back(ctx, plans.from_history(ctx.conn, ctx.config, ctx.config.schema))
             raise Failure("health check(s) failed after migrate, so it was rolled back:\n  "
                           + "\n  ".join(failures), EXIT_HOOK_FAILED)
         raise Failure("health check(s) failed after migrate; the migration stays applied "
@@ -274,16 +275,16 @@ def cmd_rollback(ctx: Context, approved: str | None = None) -> int:
         log.info("migration %s is not applied%s; nothing to roll back", ctx.config.migration,
                  f" (it is {status['status'].replace('_', ' ')})" if status else "")
         return EXIT_OK
-    describe_plan(plans.from_history(ctx.conn, ctx.config, status["table_schema"]))
+    recorded = plans.from_history(ctx.conn, ctx.config, status["table_schema"])
+    describe_plan(recorded)
     approve(ctx, "rollback", approved)
-    roll_back(ctx)
+    roll_back(ctx, recorded)
     return EXIT_OK
 
 
-def roll_back(ctx: Context) -> None:
+def roll_back(ctx: Context, recorded: plans.Plan) -> None:
     """The rollback itself, from what the migration recorded, between the profile's hooks."""
-    status = plans.recorded_status(ctx.conn, ctx.config.migration)
-    rollback = plans.rollback_script(plans.from_history(ctx.conn, ctx.config, status["table_schema"]))
+    rollback = plans.rollback_script(recorded)
     hook(ctx, "before_rollback")
     sql_checksum = checksum(rollback)
     log.info("rollback (one transaction, lock_timeout %s, sql sha256 %s):", ctx.config.lock_timeout, sql_checksum)
@@ -387,17 +388,17 @@ def cmd_restore_backup(ctx: Context, path: Path, into_original: bool = False, ap
     database = ctx.conn.info.dbname
     if into_original:
         log.warning("restoring %s over the database %s itself: its tables are dropped and restored", path, database)
-        if approved != database and not (sys.stdin.isatty() and input(
-                f"type the database name ({database}) to overwrite it: ").strip() == database):
-            raise Failure(f"restoring over {database} needs its name, typed or given with --approve {database}; "
-                          "nothing was done", EXIT_USAGE)
+        approve(ctx, "restore-backup", approved, always=True)
         target = database
     else:
         target = f"{database}_restored_{time.strftime('%Y%m%d%H%M%S')}"
     try:
         backup.restore(ctx.conn, ctx.conninfo, path, target)
     except backup.BackupFailed as error:
-        raise Failure(f"restore: {error}", EXIT_STATEMENT_FAILED) from None
+        hint = ("; nothing was changed (one transaction). Restoring over the database needs its schema to be "
+                "what the backup holds: after a migrate, roll it back first, or restore into a new database "
+                "(the default)") if into_original else ""
+        raise Failure(f"restore: {error}{hint}", EXIT_STATEMENT_FAILED) from None
     log.info("restored %s (checksum verified) into database %s", path, target)
     return EXIT_OK
 

@@ -4,7 +4,6 @@ row counts and SHA-256 checksums that are verified before any restore. Restores 
 before children (sql/analysis/restore_order.sql), in one transaction."""
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -16,6 +15,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from tqdm import tqdm
 
+from .backup import sha256_of
 from .render import PROJECT_DIR
 
 FORMAT_VERSION = 1
@@ -38,14 +38,6 @@ def _table(schema: str, name: str) -> sql.Composed:
 
 def _columns(names: list[str]) -> sql.Composed:
     return sql.SQL(", ").join(map(sql.Identifier, names))
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def tables_in_order(conn: psycopg.Connection, schemas: list[str], exclude: list[str]) -> list[dict]:
@@ -84,7 +76,7 @@ def backup(conn: psycopg.Connection, directory: Path, schemas: list[str], exclud
                         "columns": table["columns"], "order_by": table["order_by"],
                         "has_primary_key": table["has_primary_key"], "depth": table["depth"],
                         "in_cycle": table["in_cycle"], "rows": rows, "bytes": raw_bytes,
-                        "sha256": _sha256(path)})
+                        "sha256": sha256_of(path)})
     manifest = {"format_version": FORMAT_VERSION, "tool": "pgrename",
                 "server_version": conn.info.parameter_status("server_version"), "database": conn.info.dbname,
                 "schemas": schemas, "exclude": exclude, "taken_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -108,7 +100,7 @@ def verify(directory: Path) -> dict:
         path = directory / entry["file"]
         if not path.exists():
             raise DataBackupError(f"{path}: missing (table {entry['schema']}.{entry['table']})")
-        if _sha256(path) != entry["sha256"]:
+        if sha256_of(path) != entry["sha256"]:
             raise DataBackupError(f"{path}: SHA-256 differs from the manifest: the file was changed or truncated")
         with path.open("rb") as handle, zstandard.ZstdDecompressor().stream_reader(handle) as data:
             rows = sum(block.count(b"\n") for block in iter(lambda: data.read(1 << 20), b""))
@@ -137,8 +129,8 @@ def restore(conn: psycopg.Connection, directory: Path, mode: str) -> dict:
     entries = manifest["tables"]
     names = [_table(e["schema"], e["table"]) for e in entries]
     with conn.transaction():
-        missing = [f"{e['schema']}.{e['table']}" for e in entries if conn.execute(
-            "SELECT to_regclass(%s) IS NULL", (f'"{e["schema"]}"."{e["table"]}"',)).fetchone()[0]]
+        missing = conn.execute("SELECT array_agg(t) FROM unnest(%s::text[]) AS t WHERE to_regclass(t) IS NULL",
+                               ([f'"{e["schema"]}"."{e["table"]}"' for e in entries],)).fetchone()[0]
         if missing:
             raise DataBackupError(f"the target has no table {', '.join(missing)}: restore the schema first "
                                   "(pg_dump --schema-only | psql)")

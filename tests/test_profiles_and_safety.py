@@ -181,3 +181,26 @@ def test_parallel_backup_is_a_verified_directory_dump(demo_db, tmp_path):
     data_file.write_bytes(data_file.read_bytes()[:-10])  # truncated
     refused = demo_db.runner("restore-backup", str(dump), env=env)
     assert refused.code == 1 and "the file was changed or truncated" in refused.text
+
+
+def test_restore_over_the_original_needs_approval_whatever_the_profile(demo_db, tmp_path):
+    env = {"PGRENAME_BACKUP_DIR": str(tmp_path)}
+    config = production(demo_db, auto_backup=True)  # no approval required for migrate in this profile
+    assert demo_db.runner("migrate", config=config, env=env).code == 0
+    [dump] = tmp_path.glob("*.dump")
+    refused = demo_db.runner("restore-backup", str(dump), "--into-original", config=config, env=env)
+    assert refused.code == 2 and f"requires approval to restore-backup {demo_db.name}" in refused.text
+    assert "users" in demo_db.table_names()
+    # Over the migrated database the backup's schema no longer fits: refused, nothing changed.
+    dump_after_migrate = demo_db.schema_dump()
+    mismatch = demo_db.runner("restore-backup", str(dump), "--into-original", "--approve", demo_db.name,
+                              config=config, env=env)
+    assert mismatch.code == 1 and "after a migrate, roll it back first" in mismatch.text
+    assert demo_db.schema_dump() == dump_after_migrate
+    # Rolled back, the data is restored over it.
+    assert demo_db.runner("rollback", config=config).code == 0
+    demo_db.execute('DELETE FROM "AuditLog"')
+    restored = demo_db.runner("restore-backup", str(dump), "--into-original", "--approve", demo_db.name,
+                              config=config, env=env)
+    assert restored.code == 0, restored.text
+    assert demo_db.scalar('SELECT count(*) FROM "AuditLog"') == 5000
