@@ -75,6 +75,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     commands["restore-backup"].add_argument("path", type=Path, metavar="FILE", help="a backup from backups/")
     commands["backup"].add_argument("--to", dest="directory", type=Path, metavar="DIR",
                                     help="where to write it (default: backups/<db>-<time>-data); never overwritten")
+    commands["backup"].add_argument("--scope", metavar="CONDITION",
+                                    help="one tenant's rows: a condition on a table, e.g. '\"Business\".id = 42'; "
+                                         "its children and the parents they need come along")
     for name in ("backup-verify", "restore"):
         commands[name].add_argument("directory", type=Path, metavar="DIR", help="a data backup directory")
     commands["restore"].add_argument("--mode", choices=["clean", "append", "upsert"], default="clean",

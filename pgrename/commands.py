@@ -6,6 +6,7 @@ import dataclasses
 import json
 import logging
 import os
+import shutil
 import socket
 import sys
 import time
@@ -436,16 +437,22 @@ def cmd_rehearse(ctx: Context, with_data: bool = False) -> int:
     return EXIT_OK
 
 
-def cmd_backup(ctx: Context, directory: Path | None = None) -> int:
-    """Every table's rows, FK-ordered, deterministic, with a verified manifest."""
+def cmd_backup(ctx: Context, directory: Path | None = None, scope: str | None = None) -> int:
+    """Every table's rows (or one tenant's, or within limits), FK-ordered, deterministic, with a
+    verified manifest."""
     directory = directory or backup.BACKUP_DIR / f"{ctx.conn.info.dbname}-{time.strftime('%Y%m%d-%H%M%S')}-data"
-    log.info("data backup of %s (schema %s%s) into %s:", ctx.conn.info.dbname, ctx.config.schema,
-             f", leaving out {', '.join(ctx.config.backup_exclude)}" if ctx.config.backup_exclude else "", directory)
+    log.info("data backup of %s (schema %s%s%s) into %s:", ctx.conn.info.dbname, ctx.config.schema,
+             f", leaving out {', '.join(ctx.config.backup_exclude)}" if ctx.config.backup_exclude else "",
+             f", scope {scope}" if scope else "", directory)
     try:
-        manifest = data.backup(ctx.conn, directory, [ctx.config.schema], ctx.config.backup_exclude)
+        manifest = data.backup(ctx.conn, directory, [ctx.config.schema], ctx.config.backup_exclude,
+                               data.Scope.parse(scope) if scope else None, ctx.config.backup_limits)
         data.verify(directory)
     except data.DataBackupError as error:
         raise Failure(f"backup: {error}", EXIT_STATEMENT_FAILED) from None
+    except psycopg.Error as error:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise Failure(f"backup failed: {str(error).strip()}; no backup was written", EXIT_STATEMENT_FAILED) from None
     present = len(data.tables_in_order(ctx.conn, [ctx.config.schema], []))
     log.info("backed up %d of %d tables, %d rows; manifest verified: %s", len(manifest["tables"]), present,
              sum(t["rows"] for t in manifest["tables"]), directory / data.MANIFEST)

@@ -30,6 +30,7 @@ KEYS = {
     "merges": "legacy tables whose rows move into another: [{from, into, key, on_conflict, columns}]",
     "contract": "a Prisma schema the database must match after migrate (make verify checks it)",
     "backup_exclude": "globs: tables `make backup` leaves out (e.g. _prisma_migrations, *Snapshot)",
+    "backup_limits": "per table: {newest: N, by: column or [columns]}: `make backup` keeps only those rows",
     "profile": "development, staging or production (PGRENAME_PROFILE or --profile override it)",
     "profiles": "per profile: auto_backup, dry_run_default, require_approval, backup_scope, hooks",
 }
@@ -103,6 +104,13 @@ class Merge:
 
 
 @dataclass(frozen=True)
+class BackupLimit:
+    table: str
+    newest: int                   # rows kept
+    by: list[str]                 # columns, largest first
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     migration: str
@@ -122,6 +130,7 @@ class Config:
     column_rule: str | None = None
     profile: Profile = field(default_factory=lambda: Profile("development"))
     backup_exclude: list[str] = field(default_factory=list)
+    backup_limits: list[BackupLimit] = field(default_factory=list)
     merges: list[Merge] = field(default_factory=list)
     contract: Path | None = None
 
@@ -184,6 +193,26 @@ def _globs(value: object, key: str) -> list[str]:
     if any("," in g for g in value):
         raise ConfigError(f"{key}: a glob cannot contain a comma")
     return [g.strip() for g in value]
+
+
+def _backup_limits(value: object) -> list[BackupLimit]:
+    limits = []
+    for table, limit in _mapping(value, "backup_limits").items():
+        what = f"backup_limits of {table!r}"
+        limit = _mapping(limit, what)
+        unknown = sorted(set(limit) - {"newest", "by"})
+        if unknown or "newest" not in limit or "by" not in limit:
+            raise ConfigError(f"{what} takes newest and by, e.g. {{newest: 1000, by: createdAt}}"
+                              + (f"; unknown key {unknown[0]!r}" if unknown else ""))
+        newest = limit["newest"]
+        if not isinstance(newest, int) or isinstance(newest, bool) or newest < 0:
+            raise ConfigError(f"{what}: newest must be a whole number of rows, got {newest!r}")
+        by = [limit["by"]] if isinstance(limit["by"], str) else limit["by"]
+        if not isinstance(by, list) or not by:
+            raise ConfigError(f"{what}: by must be a column or a list of columns")
+        limits.append(BackupLimit(_name(table, "a table in backup_limits"), newest,
+                                  [_name(column, f"{what}: a column in by") for column in by]))
+    return limits
 
 
 def _profile(value: object, name: object) -> Profile:
@@ -289,6 +318,7 @@ def load_config(path: Path, profile_name: str | None = None) -> Config:
             raise ConfigError(f"table {unchanged[0]!r} is mapped to its own name; remove the entry")
         include, exclude, backup_exclude = (_globs(data.get(key), key)
                                             for key in ("include", "exclude", "backup_exclude"))
+        backup_limits = _backup_limits(data.get("backup_limits"))
         enums = _enums(data.get("enums"))
         column_renames, added_columns = _columns(data.get("columns"), tables, enums)
         compatibility_views = data.get("compatibility_views", True)
@@ -310,7 +340,7 @@ def load_config(path: Path, profile_name: str | None = None) -> Config:
                   include=include, exclude=exclude, enums=enums, column_renames=column_renames,
                   added_columns=added_columns, compatibility_views=compatibility_views, merges=merges,
                   contract=contract, column_rule=None if column_rule == "none" else column_rule, profile=profile,
-                  backup_exclude=backup_exclude)
+                  backup_exclude=backup_exclude, backup_limits=backup_limits)
 
 
 def _mapping(value: object, what: str) -> dict:

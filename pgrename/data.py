@@ -6,21 +6,27 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+import sqlparse
 import zstandard
 from psycopg import sql
 from psycopg.rows import dict_row
 from tqdm import tqdm
 
+from . import VERSION
 from .backup import sha256_of
-from .render import PROJECT_DIR
+from .config import BackupLimit
+from .render import PROJECT_DIR, ident, render, statements
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 ORDER_QUERY = PROJECT_DIR / "sql" / "analysis" / "restore_order.sql"
+CHOOSE_ROWS = "sql/backup/choose_rows.sql.j2"
 RESET_SEQUENCES = PROJECT_DIR / "sql" / "restore" / "reset_sequences.sql"
 MODES = ("clean", "append", "upsert")
 COMPRESSION_LEVEL = 3  # zstd output depends only on the input and the level: deterministic
@@ -30,6 +36,29 @@ log = logging.getLogger("pgrename")
 
 class DataBackupError(Exception):
     """The backup cannot be written, read or trusted; the message names the file at fault."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One tenant's rows: a table and a condition on it, e.g. `"Business".id = 42`."""
+    table: str
+    condition: str
+
+    @classmethod
+    def parse(cls, text: str) -> "Scope":
+        """The table is the name the condition starts with (quoted or not), as in "Business".id=42."""
+        match = re.match(r'\s*("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)\s*\.', text)
+        if not match:
+            raise DataBackupError(f"scope {text!r} must start with its table, e.g. '\"Business\".id = 42'")
+        table = match.group(1)
+        table = table[1:-1].replace('""', '"') if table.startswith('"') else table.lower()
+        if any(token.match(sqlparse.tokens.Punctuation, ";") for token in sqlparse.parse(text)[0].flatten()):
+            raise DataBackupError(f"scope {text!r} must be one condition, not several statements")
+        return cls(table, text.strip())
+
+
+def _qualified(schema: str, name: str) -> str:
+    return f"{ident(schema)}.{ident(name)}"
 
 
 def _table(schema: str, name: str) -> sql.Composed:
@@ -47,42 +76,91 @@ def tables_in_order(conn: psycopg.Connection, schemas: list[str], exclude: list[
         return cur.execute(ORDER_QUERY.read_text()).fetchall()
 
 
-def backup(conn: psycopg.Connection, directory: Path, schemas: list[str], exclude: list[str]) -> dict:
-    """Write every table's rows into `directory` (which must not exist) and the manifest last."""
+def choose_rows(conn: psycopg.Connection, tables: list[dict], scope: Scope | None,
+                limits: list[BackupLimit]) -> dict[tuple[str, str], str]:
+    """Run sql/backup/choose_rows.sql.j2 for a scope or limits; the tables it chose, each with why."""
+    by_name = {t["table_name"]: t for t in tables}
+    unknown = [name for name in [scope.table] * bool(scope) + [limit.table for limit in limits] if name not in by_name]
+    if unknown:
+        raise DataBackupError(f"{unknown[0]!r} is not a table this backup covers; the scope and backup_limits "
+                              "name tables of the configured schema that backup_exclude leaves in")
+    for limit in limits:
+        missing = [c for c in limit.by if c not in by_name[limit.table]["columns"]]
+        if missing:
+            raise DataBackupError(f"backup_limits of {limit.table!r}: no column {missing[0]!r}")
+    context = {
+        "tables": [_qualified(t["table_schema"], t["table_name"]) for t in tables],
+        "scope": scope and {"schema": by_name[scope.table]["table_schema"], "table": scope.table,
+                            "qualified": _qualified(by_name[scope.table]["table_schema"], scope.table),
+                            "condition": scope.condition},
+        "limits": [{"schema": by_name[l.table]["table_schema"], "table": l.table, "newest": l.newest, "by": l.by,
+                    "qualified": _qualified(by_name[l.table]["table_schema"], l.table),
+                    "order_by": by_name[l.table]["order_by"]} for l in limits],
+    }
+    for statement in statements(render(CHOOSE_ROWS, context).sql):
+        cursor = conn.execute(statement)
+        if cursor.description:
+            log.info("  %s: %s", cursor.description[0].name.replace("_", " "), cursor.fetchone()[0])
+    reasons = {limit.table: f"newest {limit.newest} by {', '.join(limit.by)}" for limit in limits}
+    chosen = conn.execute("SELECT n.nspname, c.relname FROM pgrename_backup_table AS t "
+                          "JOIN pg_class AS c ON c.oid = t.relid JOIN pg_namespace AS n ON n.oid = c.relnamespace")
+    default = "scope" if scope else "rows whose parents are kept"
+    return {(schema, name): reasons.get(name, default) for schema, name in chosen.fetchall()}
+
+
+def backup(conn: psycopg.Connection, directory: Path, schemas: list[str], exclude: list[str],
+           scope: Scope | None = None, limits: list[BackupLimit] = ()) -> dict:
+    """Write every table's rows into `directory` (which must not exist) and the manifest last, all
+    from one snapshot (REPEATABLE READ), so the files agree with each other as the database did."""
     try:
         directory.mkdir(parents=True)
     except FileExistsError:
         raise DataBackupError(f"{directory} exists already; a backup never overwrites") from None
-    tables = tables_in_order(conn, schemas, exclude)
     entries = []
-    for number, table in enumerate(tables, start=1):
-        path = directory / f"{number:04d}.copy.zst"
-        query = sql.SQL("COPY (SELECT {} FROM {} ORDER BY {}) TO STDOUT").format(
-            _columns(table["columns"]), _table(table["table_schema"], table["table_name"]),
-            _columns(table["order_by"]))
-        rows = raw_bytes = 0
-        with path.open("wb") as handle, \
-                zstandard.ZstdCompressor(level=COMPRESSION_LEVEL).stream_writer(handle, closefd=False) as out, \
-                conn.cursor().copy(query) as copy, \
-                tqdm(desc=f"{table['table_schema']}.{table['table_name']}", unit="B", unit_scale=True,
-                     leave=False, disable=None) as progress:
-            for block in copy:
-                out.write(block)
-                rows += bytes(block).count(b"\n")  # COPY text: one line a row, newlines in values escaped
-                raw_bytes += len(block)
-                progress.update(len(block))
-        log.info("  %-48s %10d rows %12d bytes", f"{table['table_schema']}.{table['table_name']}", rows, raw_bytes)
-        entries.append({"schema": table["table_schema"], "table": table["table_name"], "file": path.name,
-                        "columns": table["columns"], "order_by": table["order_by"],
-                        "has_primary_key": table["has_primary_key"], "depth": table["depth"],
-                        "in_cycle": table["in_cycle"], "rows": rows, "bytes": raw_bytes,
-                        "sha256": sha256_of(path)})
-    manifest = {"format_version": FORMAT_VERSION, "tool": "pgrename",
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        tables = tables_in_order(conn, schemas, exclude)
+        chosen = choose_rows(conn, tables, scope, list(limits)) if scope or limits else {}
+        for number, table in enumerate(tables, start=1):
+            name = (table["table_schema"], table["table_name"])
+            path = directory / f"{number:04d}.copy.zst"
+            rows, raw_bytes = _write(conn, table, name in chosen, path)
+            log.info("  %-48s %10d rows %12d bytes%s", ".".join(name), rows, raw_bytes,
+                     f"  ({chosen[name]})" if chosen.get(name, "scope") != "scope" else "")
+            entries.append({"schema": table["table_schema"], "table": table["table_name"], "file": path.name,
+                            "columns": table["columns"], "order_by": table["order_by"],
+                            "has_primary_key": table["has_primary_key"], "depth": table["depth"],
+                            "in_cycle": table["in_cycle"], "rows": rows, "bytes": raw_bytes,
+                            "chosen": chosen.get(name, "all rows"), "sha256": sha256_of(path)})
+    manifest = {"format_version": FORMAT_VERSION, "tool": "pgrename", "tool_version": VERSION,
                 "server_version": conn.info.parameter_status("server_version"), "database": conn.info.dbname,
                 "schemas": schemas, "exclude": exclude, "taken_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "scope": scope.condition if scope else None,
+                "limits": {limit.table: {"newest": limit.newest, "by": limit.by} for limit in limits},
                 "tables": entries}
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
+
+
+def _write(conn: psycopg.Connection, table: dict, chosen: bool, path: Path) -> tuple[int, int]:
+    """One table's rows (only those choose_rows kept, when it chose) as compressed COPY text."""
+    name = _table(table["table_schema"], table["table_name"])
+    where = sql.SQL(" WHERE ctid IN (SELECT row_ctid FROM pgrename_backup_row WHERE relid = {}::regclass)").format(
+        _qualified(table["table_schema"], table["table_name"])) if chosen else sql.SQL("")
+    query = sql.SQL("COPY (SELECT {} FROM {}{} ORDER BY {}) TO STDOUT").format(
+        _columns(table["columns"]), name, where, _columns(table["order_by"]))
+    rows = raw_bytes = 0
+    with path.open("wb") as handle, \
+            zstandard.ZstdCompressor(level=COMPRESSION_LEVEL).stream_writer(handle, closefd=False) as out, \
+            conn.cursor().copy(query) as copy, \
+            tqdm(desc=f"{table['table_schema']}.{table['table_name']}", unit="B", unit_scale=True,
+                 leave=False, disable=None) as progress:
+        for block in copy:
+            out.write(block)
+            rows += bytes(block).count(b"\n")  # COPY text: one line a row, newlines in values escaped
+            raw_bytes += len(block)
+            progress.update(len(block))
+    return rows, raw_bytes
 
 
 def verify(directory: Path) -> dict:
