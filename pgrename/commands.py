@@ -6,7 +6,6 @@ import dataclasses
 import json
 import logging
 import os
-import shutil
 import socket
 import sys
 import time
@@ -451,7 +450,6 @@ def cmd_backup(ctx: Context, directory: Path | None = None, scope: str | None = 
     except data.DataBackupError as error:
         raise Failure(f"backup: {error}", EXIT_STATEMENT_FAILED) from None
     except psycopg.Error as error:
-        shutil.rmtree(directory, ignore_errors=True)
         raise Failure(f"backup failed: {str(error).strip()}; no backup was written", EXIT_STATEMENT_FAILED) from None
     present = len(data.tables_in_order(ctx.conn, [ctx.config.schema], []))
     log.info("backed up %d of %d tables, %d rows; manifest verified: %s", len(manifest["tables"]), present,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,7 +81,8 @@ def choose_rows(conn: psycopg.Connection, tables: list[dict], scope: Scope | Non
                 limits: list[BackupLimit]) -> dict[tuple[str, str], str]:
     """Run sql/backup/choose_rows.sql.j2 for a scope or limits; the tables it chose, each with why."""
     by_name = {t["table_name"]: t for t in tables}
-    unknown = [name for name in [scope.table] * bool(scope) + [limit.table for limit in limits] if name not in by_name]
+    named = ([scope.table] if scope else []) + [limit.table for limit in limits]
+    unknown = [name for name in named if name not in by_name]
     if unknown:
         raise DataBackupError(f"{unknown[0]!r} is not a table this backup covers; the scope and backup_limits "
                               "name tables of the configured schema that backup_exclude leaves in")
@@ -117,21 +119,25 @@ def backup(conn: psycopg.Connection, directory: Path, schemas: list[str], exclud
     except FileExistsError:
         raise DataBackupError(f"{directory} exists already; a backup never overwrites") from None
     entries = []
-    with conn.transaction():
-        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        tables = tables_in_order(conn, schemas, exclude)
-        chosen = choose_rows(conn, tables, scope, list(limits)) if scope or limits else {}
-        for number, table in enumerate(tables, start=1):
-            name = (table["table_schema"], table["table_name"])
-            path = directory / f"{number:04d}.copy.zst"
-            rows, raw_bytes = _write(conn, table, name in chosen, path)
-            log.info("  %-48s %10d rows %12d bytes%s", ".".join(name), rows, raw_bytes,
-                     f"  ({chosen[name]})" if chosen.get(name, "scope") != "scope" else "")
-            entries.append({"schema": table["table_schema"], "table": table["table_name"], "file": path.name,
-                            "columns": table["columns"], "order_by": table["order_by"],
-                            "has_primary_key": table["has_primary_key"], "depth": table["depth"],
-                            "in_cycle": table["in_cycle"], "rows": rows, "bytes": raw_bytes,
-                            "chosen": chosen.get(name, "all rows"), "sha256": sha256_of(path)})
+    try:
+        with conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            tables = tables_in_order(conn, schemas, exclude)
+            chosen = choose_rows(conn, tables, scope, list(limits)) if scope or limits else {}
+            for number, table in enumerate(tables, start=1):
+                name = (table["table_schema"], table["table_name"])
+                path = directory / f"{number:04d}.copy.zst"
+                rows, raw_bytes = _write(conn, table, name in chosen, path)
+                log.info("  %-48s %10d rows %12d bytes%s", ".".join(name), rows, raw_bytes,
+                         f"  ({chosen[name]})" if chosen.get(name, "scope") != "scope" else "")
+                entries.append({"schema": table["table_schema"], "table": table["table_name"], "file": path.name,
+                                "columns": table["columns"], "order_by": table["order_by"],
+                                "has_primary_key": table["has_primary_key"], "depth": table["depth"],
+                                "in_cycle": table["in_cycle"], "rows": rows, "bytes": raw_bytes,
+                                "chosen": chosen.get(name, "all rows"), "sha256": sha256_of(path)})
+    except BaseException:
+        shutil.rmtree(directory)  # made above, so nothing of the user's is lost: no half backup is left
+        raise
     manifest = {"format_version": FORMAT_VERSION, "tool": "pgrename", "tool_version": VERSION,
                 "server_version": conn.info.parameter_status("server_version"), "database": conn.info.dbname,
                 "schemas": schemas, "exclude": exclude, "taken_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

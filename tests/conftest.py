@@ -133,3 +133,9 @@ def demo_db(cluster, tmp_path):
 def empty_db(cluster, tmp_path):
     """A fresh empty database."""
     yield from _fresh_database(cluster, tmp_path, "template1")
+
+
+@pytest.fixture
+def restore_target(cluster, tmp_path):
+    """A second fresh empty database, for a backup to be restored into."""
+    yield from _fresh_database(cluster, tmp_path, "template1")
