@@ -80,8 +80,8 @@ backup: install ## back up every table's rows (COPY, FK-ordered, deterministic, 
 backup-verify: install ## check a data backup FROM=dir: manifest, checksums, row counts (no database needed)
 	@$(RUNNER) backup-verify $(FROM)
 
-restore: install ## restore a data backup FROM=dir, MODE=clean|append|upsert, into DATABASE_URL (or TARGET=url)
-	@$(RUNNER) $(if $(TARGET),--database-url $(TARGET)) restore $(FROM) $(if $(MODE),--mode $(MODE)) $(APPROVAL)
+restore: install ## restore a data backup FROM=dir, MODE=clean|append|upsert, into DATABASE_URL (or TARGET=url); CONTINUE_ON_ERROR=1
+	@$(RUNNER) $(if $(TARGET),--database-url $(TARGET)) restore $(FROM) $(if $(MODE),--mode $(MODE)) $(if $(CONTINUE_ON_ERROR),--continue-on-error) $(APPROVAL)
 
 backups: install ## list the backups taken before migrations
 	@$(RUNNER) backups

@@ -22,7 +22,7 @@ import psycopg
 from pgrename import commands
 from pgrename.config import ConfigError, load_config
 from pgrename.connection import ConnectionFailed, connect, describe, scrub, target_conninfo
-from pgrename.execute import EXIT_CONNECTION, EXIT_USAGE, Context, Failure
+from pgrename.execute import EXIT_CONNECTION, EXIT_USAGE, LOG_DIR, Context, Failure
 from pgrename.render import PROJECT_DIR, RenderError
 
 COMMANDS = {
@@ -83,6 +83,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     commands["restore"].add_argument("--mode", choices=["clean", "append", "upsert"], default="clean",
                                      help="clean: empty the tables first; append: keep existing keys; "
                                           "upsert: overwrite them")
+    commands["restore"].add_argument("--continue-on-error", action="store_true",
+                                     help="load the rows that can be, set aside those that fail (exit 3 if any)")
+    commands["restore"].add_argument("--errors", type=Path, metavar="FILE",
+                                     help="where rejected rows go, one JSON object a line "
+                                          "(default: logs/restore-errors-<time>.jsonl)")
     commands["restore-backup"].add_argument("--into-original", action="store_true",
                                             help="restore over this database instead of into a new one")
     return parser.parse_args(argv)
@@ -90,9 +95,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def setup_logging(command: str, quiet: bool) -> Path:
     """Everything said goes to the terminal and to logs/<command>-<timestamp>.log."""
-    logs = Path(os.environ.get("PGRENAME_LOG_DIR", PROJECT_DIR / "logs"))
-    logs.mkdir(parents=True, exist_ok=True)
-    path = logs / f"{command}-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    path = LOG_DIR / f"{command}-{time.strftime('%Y%m%d-%H%M%S')}.log"
     logger = logging.getLogger("pgrename")
     logger.setLevel(logging.DEBUG)
     to_terminal = logging.StreamHandler(sys.stderr if quiet else sys.stdout)

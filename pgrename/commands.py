@@ -18,7 +18,7 @@ from . import analyze, backup, data, hooks, prisma
 from . import plan as plans
 from .config import Profile
 from .execute import (EXIT_BLOCKERS, EXIT_CHECK_FAILED, EXIT_CONFLICTS, EXIT_HOOK_FAILED, EXIT_OK,
-                      EXIT_STATEMENT_FAILED, EXIT_USAGE, Context, Failure, StepFailed, apply, record, run)
+                      EXIT_STATEMENT_FAILED, EXIT_USAGE, LOG_DIR, Context, Failure, StepFailed, apply, record, run)
 from .render import PROJECT_DIR, Part, checksum, render, script
 
 PLURAL = {"table": "tables", "constraint": "constraints", "index": "indexes", "sequence": "sequences",
@@ -468,17 +468,27 @@ def cmd_backup_verify(ctx: Context, directory: Path) -> int:
     return EXIT_OK
 
 
-def cmd_restore(ctx: Context, directory: Path, mode: str = "clean", approved: str | None = None) -> int:
+def cmd_restore(ctx: Context, directory: Path, mode: str = "clean", continue_on_error: bool = False,
+                errors: Path | None = None, approved: str | None = None) -> int:
     """A verified data backup into this database, parents first, in one transaction."""
-    log.info("restore %s into %s, mode %s (one transaction):", directory, ctx.conn.info.dbname, mode)
+    log.info("restore %s into %s, mode %s (one transaction%s):", directory, ctx.conn.info.dbname, mode,
+             ", rows that fail are set aside" if continue_on_error else "")
     approve(ctx, "restore", approved)
     try:
-        manifest = data.restore(ctx.conn, directory, mode)
+        restored = data.restore(ctx.conn, directory, mode, continue_on_error)
     except data.DataBackupError as error:
         raise Failure(f"restore: {error}; nothing was changed", EXIT_STATEMENT_FAILED) from None
     except psycopg.Error as error:
         raise Failure(f"restore failed: {str(error).strip()}; the transaction was rolled back, nothing was changed",
                       EXIT_STATEMENT_FAILED) from None
-    log.info("restored %d tables, %d rows; sequences moved past the restored values", len(manifest["tables"]),
-             sum(t["rows"] for t in manifest["tables"]))
-    return EXIT_OK
+    tables = restored.manifest["tables"]
+    log.info("restored %d tables, %d rows; sequences moved past the restored values", len(tables),
+             sum(t["rows"] for t in tables) - len(restored.rejected))
+    if not restored.rejected:
+        return EXIT_OK
+    errors = errors or LOG_DIR / f"restore-errors-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
+    errors.parent.mkdir(parents=True, exist_ok=True)
+    errors.write_text("".join(json.dumps(row, sort_keys=True, ensure_ascii=False) + "\n" for row in restored.rejected))
+    log.warning("%d rows were rejected and the rest committed; each rejected row and its error: %s",
+                len(restored.rejected), errors)
+    return EXIT_CHECK_FAILED

@@ -29,6 +29,8 @@ MANIFEST = "manifest.json"
 ORDER_QUERY = PROJECT_DIR / "sql" / "analysis" / "restore_order.sql"
 CHOOSE_ROWS = "sql/backup/choose_rows.sql.j2"
 RESET_SEQUENCES = PROJECT_DIR / "sql" / "restore" / "reset_sequences.sql"
+LATE_BOUND = PROJECT_DIR / "sql" / "restore" / "late_bound_foreign_keys.sql"
+ROW_BY_ROW = PROJECT_DIR / "sql" / "restore" / "row_by_row.sql"
 MODES = ("clean", "append", "upsert")
 COMPRESSION_LEVEL = 3  # zstd output depends only on the input and the level: deterministic
 
@@ -203,10 +205,18 @@ def _load(conn: psycopg.Connection, target: sql.Composable, columns: list[str], 
             progress.update(len(block))
 
 
-def restore(conn: psycopg.Connection, directory: Path, mode: str) -> dict:
+@dataclass
+class Restored:
+    manifest: dict
+    rejected: list[dict]          # rows left out by --continue-on-error, each with its table and error
+
+
+def restore(conn: psycopg.Connection, directory: Path, mode: str, continue_on_error: bool = False) -> Restored:
     """Load a verified backup in one transaction: clean empties the tables first; append keeps rows
-    whose primary key exists; upsert overwrites them. Parents load before children, deferrable
-    foreign keys are deferred to the commit, sequences end past the largest restored value."""
+    whose primary key exists; upsert overwrites them. Parents load before children; foreign keys
+    on a cycle are deferred to the commit where they can be and bound late where not; sequences end
+    past the largest restored value. With continue_on_error a table whose load fails is loaded row
+    by row, and the rows that fail are returned instead of stopping the restore."""
     if mode not in MODES:
         raise DataBackupError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     manifest = verify(directory)
@@ -214,44 +224,121 @@ def restore(conn: psycopg.Connection, directory: Path, mode: str) -> dict:
     names = [_table(e["schema"], e["table"]) for e in entries]
     with conn.transaction():
         missing = conn.execute("SELECT array_agg(t) FROM unnest(%s::text[]) AS t WHERE to_regclass(t) IS NULL",
-                               ([f'"{e["schema"]}"."{e["table"]}"' for e in entries],)).fetchone()[0]
+                               ([_qualified(e["schema"], e["table"]) for e in entries],)).fetchone()[0]
         if missing:
             raise DataBackupError(f"the target has no table {', '.join(missing)}: restore the schema first "
-                                  "(pg_dump --schema-only | psql)")
-        conn.execute("SET CONSTRAINTS ALL DEFERRED")
+                                  "(make restore SCHEMA=1, or pg_dump --schema-only | psql)")
+        conn.execute("SELECT set_config('pgrename.restored_tables', %s, true)",
+                     (json.dumps([_qualified(e["schema"], e["table"]) for e in entries]),))
+        late = _late_bound_columns(conn, entries, continue_on_error)
+        # Continuing past bad rows needs every check at the row it concerns, not all at the commit.
+        conn.execute("SET CONSTRAINTS ALL IMMEDIATE" if continue_on_error else "SET CONSTRAINTS ALL DEFERRED")
+        if continue_on_error:
+            conn.execute(ROW_BY_ROW.read_text())
         if mode == "clean" and names:
             conn.execute(sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(names)))
-        for entry, name in zip(entries, names):
+        for number, (entry, name) in enumerate(zip(entries, names), start=1):
             label = f"{entry['schema']}.{entry['table']}"
-            if mode == "clean":
+            columns = late.get((entry["schema"], entry["table"]), [])
+            set_aside = 0
+            if mode == "clean" and not columns and not continue_on_error:
                 _load(conn, name, entry["columns"], directory / entry["file"], label)
             else:
-                _merge(conn, entry, name, directory / entry["file"], mode)
-            log.info("  %-48s %10d rows %s", label, entry["rows"], "loaded" if mode == "clean" else mode + "ed")
-        conn.execute("SELECT set_config('pgrename.restored_tables', %s, true)",
-                     (json.dumps([f'"{e["schema"]}"."{e["table"]}"' for e in entries]),))
+                staging = sql.Identifier(f"pgrename_staging_{number}")
+                conn.execute(sql.SQL("CREATE TEMPORARY TABLE {} (LIKE {}) ON COMMIT DROP").format(staging, name))
+                _load(conn, staging, entry["columns"], directory / entry["file"], label)
+                set_aside = _insert_staged(conn, entry, name, staging, mode, columns, continue_on_error)
+                if not columns:
+                    conn.execute(sql.SQL("DROP TABLE {}").format(staging))
+            log.info("  %-48s %10d rows %s%s%s", label, entry["rows"] - set_aside,
+                     "loaded" if mode == "clean" else mode + "ed", f", {set_aside} set aside" if set_aside else "",
+                     f", {', '.join(columns)} set after the other tables" if columns else "")
+        for number, (entry, name) in enumerate(zip(entries, names), start=1):
+            columns = late.get((entry["schema"], entry["table"]))
+            if columns:
+                _bind_late(conn, entry, name, sql.Identifier(f"pgrename_staging_{number}"), columns,
+                           continue_on_error)
         conn.execute(RESET_SEQUENCES.read_text())
-    return manifest
+        rejected = []
+        if continue_on_error:
+            with conn.cursor(row_factory=dict_row) as cur:
+                rejected = cur.execute("SELECT * FROM pgrename_restore_error").fetchall()
+    return Restored(manifest, rejected)
 
 
-def _merge(conn: psycopg.Connection, entry: dict, name: sql.Composed, path: Path, mode: str) -> None:
-    """Append or upsert through a staging table: the same COPY, then one INSERT ... ON CONFLICT."""
+def _late_bound_columns(conn: psycopg.Connection, entries: list[dict],
+                        continue_on_error: bool) -> dict[tuple[str, str], list[str]]:
+    """Per table, the columns that load as NULL and are set after every table is loaded."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        found = cur.execute(LATE_BOUND.read_text()).fetchall()
+    late: dict[tuple[str, str], list[str]] = {}
+    by_table = {(e["schema"], e["table"]): e for e in entries}
+    for key in found:
+        table = (key["table_schema"], key["table_name"])
+        if not by_table[table]["rows"] or (not continue_on_error and (key["deferrable"] or key["self_reference"])):
+            continue
+        if not key["columns_nullable"] or not by_table[table]["has_primary_key"]:
+            why = "its columns are NOT NULL" if not key["columns_nullable"] else "the table has no primary key"
+            raise DataBackupError(
+                f"foreign key {key['constraint_name']} of {'.'.join(table)} points at a table loaded after it and "
+                f"cannot be set later, as {why}: make it DEFERRABLE (ALTER TABLE ... ALTER CONSTRAINT ... DEFERRABLE)")
+        late.setdefault(table, []).extend(c for c in key["columns"] if c not in late.get(table, []))
+    return late
+
+
+def _insert_staged(conn: psycopg.Connection, entry: dict, name: sql.Composed, staging: sql.Identifier, mode: str,
+                   late_columns: list[str], continue_on_error: bool) -> int:
+    """Staged rows into the table: late-bound columns NULL for now; append skips existing keys,
+    upsert overwrites them. Returns how many rows were set aside."""
     if mode == "upsert" and not entry["has_primary_key"]:
         raise DataBackupError(f"{entry['schema']}.{entry['table']} has no primary key: upsert cannot tell rows "
                               "apart; use append or clean")
-    conn.execute(sql.SQL("CREATE TEMPORARY TABLE pgrename_staging (LIKE {}) ON COMMIT DROP").format(name))
-    _load(conn, sql.Identifier("pgrename_staging"), entry["columns"], path, f"{entry['schema']}.{entry['table']}")
-    columns = _columns(entry["columns"])
-    if not entry["has_primary_key"]:
+    key = _columns(entry["order_by"])
+    if mode == "append" and late_columns:
+        # Rows already there stay as they are, so the late binding below must not reach them.
+        conn.execute(sql.SQL("DELETE FROM {} AS s WHERE ({}) IN (SELECT {} FROM {})").format(
+            staging, sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(c)) for c in entry["order_by"]),
+            key, name))
+    values = sql.SQL(", ").join(sql.SQL("NULL") if c in late_columns else sql.SQL("s.{}").format(sql.Identifier(c))
+                                for c in entry["columns"])
+    if mode == "clean" or not entry["has_primary_key"]:
         conflict = sql.SQL("")
     elif mode == "append":
-        conflict = sql.SQL(" ON CONFLICT ({}) DO NOTHING").format(_columns(entry["order_by"]))
+        conflict = sql.SQL(" ON CONFLICT ({}) DO NOTHING").format(key)
     else:
-        updates = [c for c in entry["columns"] if c not in entry["order_by"]]
+        updates = [c for c in entry["columns"] if c not in entry["order_by"] and c not in late_columns]
         conflict = sql.SQL(" ON CONFLICT ({}) DO UPDATE SET {}").format(
-            _columns(entry["order_by"]),
-            sql.SQL(", ").join(sql.SQL("{0} = excluded.{0}").format(sql.Identifier(c)) for c in updates)
-        ) if updates else sql.SQL(" ON CONFLICT ({}) DO NOTHING").format(_columns(entry["order_by"]))
-    conn.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM pgrename_staging").format(name, columns, columns)
-                 + conflict)
-    conn.execute("DROP TABLE pgrename_staging")
+            key, sql.SQL(", ").join(sql.SQL("{0} = excluded.{0}").format(sql.Identifier(c)) for c in updates)
+        ) if updates else sql.SQL(" ON CONFLICT ({}) DO NOTHING").format(key)
+    head = sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} AS s").format(name, _columns(entry["columns"]), values,
+                                                                        staging)
+    return _run_staged(conn, entry, staging, head, conflict, continue_on_error)
+
+
+def _bind_late(conn: psycopg.Connection, entry: dict, name: sql.Composed, staging: sql.Identifier,
+               columns: list[str], continue_on_error: bool) -> None:
+    """Set the late-bound columns from the staged rows, now that every table they point to is loaded."""
+    head = sql.SQL("UPDATE {} AS t SET {} FROM {} AS s WHERE {}").format(
+        name, sql.SQL(", ").join(sql.SQL("{0} = s.{0}").format(sql.Identifier(c)) for c in columns), staging,
+        sql.SQL(" AND ").join(sql.SQL("t.{0} = s.{0}").format(sql.Identifier(c)) for c in entry["order_by"]))
+    if _run_staged(conn, entry, staging, head, sql.SQL(""), continue_on_error, filter_joiner=" AND "):
+        log.warning("  %s.%s: some rows keep NULL in %s", entry["schema"], entry["table"], ", ".join(columns))
+
+
+def _run_staged(conn: psycopg.Connection, entry: dict, staging: sql.Identifier, head: sql.Composed,
+                tail: sql.Composable, continue_on_error: bool, filter_joiner: str = " WHERE ") -> int:
+    """One statement over every staged row; with continue_on_error, if it fails, the same statement
+    once per staged row (sql/restore/row_by_row.sql), its failures kept. Returns how many failed."""
+    if not continue_on_error:
+        conn.execute(head + tail)
+        return 0
+    try:
+        with conn.transaction():
+            conn.execute(head + tail)
+        return 0
+    except psycopg.Error as error:
+        log.warning("  %s.%s: %s; trying its rows one at a time", entry["schema"], entry["table"],
+                    str(error).splitlines()[0])
+        one_row = (head + sql.SQL(filter_joiner + "s.ctid = $1") + tail).as_string(conn)
+        return conn.execute("SELECT pg_temp.pgrename_row_by_row(%s, %s::regclass, %s)",
+                            (f"{entry['schema']}.{entry['table']}", staging.as_string(conn), one_row)).fetchone()[0]

@@ -11,9 +11,11 @@ Exit codes (documented in the README):
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg
 from psycopg.rows import dict_row
@@ -22,6 +24,8 @@ from psycopg.types.json import Jsonb
 from . import plan as plans
 from .config import Config, seconds
 from .render import PROJECT_DIR, Part, statements
+
+LOG_DIR = Path(os.environ.get("PGRENAME_LOG_DIR", PROJECT_DIR / "logs"))
 
 (EXIT_OK, EXIT_STATEMENT_FAILED, EXIT_USAGE, EXIT_CHECK_FAILED, EXIT_LOCK_TIMEOUT, EXIT_CONNECTION,
  EXIT_CONFLICTS, EXIT_BLOCKERS, EXIT_HOOK_FAILED) = range(9)

@@ -159,3 +159,68 @@ def test_restore_into_a_database_without_the_schema_says_so(source, cluster, tmp
     result = source.runner("restore", str(tmp_path / "b"), config=config, url=cluster.url("postgres"))
     assert result.code == 1
     assert "restore the schema first" in result.text
+
+
+CYCLE = '''
+CREATE TABLE "Team" (id int PRIMARY KEY, captain int);
+CREATE TABLE "Player" (id int PRIMARY KEY, team int REFERENCES "Team");
+ALTER TABLE "Team" ADD FOREIGN KEY (captain) REFERENCES "Player";  -- not deferrable
+INSERT INTO "Team" VALUES (1, NULL), (2, NULL);
+INSERT INTO "Player" VALUES (10, 1), (11, 1), (20, 2);
+UPDATE "Team" SET captain = id * 10;
+'''
+
+
+def test_a_cycle_that_cannot_be_deferred_is_bound_late_in_every_mode(empty_db, restore_target, tmp_path):
+    empty_db.execute(CYCLE)
+    config = backup(empty_db, tmp_path / "b")
+    restore_target.execute(CYCLE.split("INSERT")[0])
+    for mode in ("clean", "append", "upsert", "clean"):
+        restored = empty_db.runner("restore", str(tmp_path / "b"), "--mode", mode, config=config,
+                                   url=restore_target.url)
+        assert restored.code == 0, restored.text
+        assert "Player  " in restored.out and "team set after the other tables" in restored.out
+        assert restore_target.query('SELECT * FROM "Team" ORDER BY id') == [(1, 10), (2, 20)]
+        assert restore_target.query('SELECT * FROM "Player" ORDER BY id') == [(10, 1), (11, 1), (20, 2)]
+    # Append leaves a row that is there already as it was, late-bound column included.
+    restore_target.execute('UPDATE "Player" SET team = 2 WHERE id = 11')
+    assert empty_db.runner("restore", str(tmp_path / "b"), "--mode", "append", config=config,
+                           url=restore_target.url).code == 0
+    assert restore_target.scalar('SELECT team FROM "Player" WHERE id = 11') == 2
+
+
+def test_a_cycle_of_not_null_keys_that_cannot_be_deferred_is_refused(empty_db, restore_target, tmp_path):
+    schema = CYCLE.split("INSERT")[0]
+    empty_db.execute(schema)
+    empty_db.execute('''INSERT INTO "Team" VALUES (1, NULL); INSERT INTO "Player" VALUES (10, 1);
+                        UPDATE "Team" SET captain = 10''')
+    config = backup(empty_db, tmp_path / "b")
+    restore_target.execute(schema + 'ALTER TABLE "Player" ALTER team SET NOT NULL;')
+    result = empty_db.runner("restore", str(tmp_path / "b"), config=config, url=restore_target.url)
+    assert result.code == 1 and 'foreign key Player_team_fkey of public.Player' in result.text
+    assert "its columns are NOT NULL: make it DEFERRABLE" in result.text
+
+
+def test_continue_on_error_sets_bad_rows_aside_with_their_reason(source, restore_target, tmp_path):
+    config = backup(source, tmp_path / "b")
+    restore_target.execute(SCHEMA + '''ALTER TABLE "Kind" ADD CHECK (amount > 0);
+                                       ALTER TABLE "Pair" ADD UNIQUE (value);''')
+    restore_target.execute('INSERT INTO "Pair" VALUES (5, \'x\', \'two\')')  # clashes with (1, 'b', 'two')
+    strict = source.runner("restore", str(tmp_path / "b"), "--mode", "append", config=config, url=restore_target.url)
+    assert strict.code == 1 and "rolled back, nothing was changed" in strict.text
+    assert restore_target.scalar('SELECT count(*) FROM "Kind"') == 0
+
+    errors = tmp_path / "errors.jsonl"
+    lenient = source.runner("restore", str(tmp_path / "b"), "--mode", "append", "--continue-on-error",
+                            "--errors", str(errors), config=config, url=restore_target.url)
+    assert lenient.code == 3, lenient.text
+    rejected = [json.loads(line) for line in errors.read_text().splitlines()]
+    reasons = {(r["table_name"], r["sqlstate"]) for r in rejected}
+    # Kind 2 fails the check; Child 2 then has no parent; Pair (1, 'b') clashes on value.
+    assert reasons == {("public.Kind", "23514"), ("public.Child", "23503"), ("public.Pair", "23505")}
+    assert {r["row_data"].get("id") for r in rejected if r["table_name"] != "public.Pair"} == {2}
+    assert "3 rows were rejected and the rest committed" in lenient.text
+    assert restore_target.query('SELECT id FROM "Kind"') == [(1,)]
+    assert restore_target.query('SELECT id FROM "Child"') == [(1,)]
+    assert restore_target.query('SELECT a, b FROM "Pair" ORDER BY 1, 2') == [(1, "a"), (2, "a"), (5, "x")]
+    assert restore_target.scalar('SELECT count(*) FROM "CycA"') == 1  # the deferrable cycle, bound late
