@@ -74,14 +74,14 @@ contract: install ## drop the compatibility views once old clients are updated (
 rehearse: install ## migrate, verify, roll back, verify on a scratch copy, then drop it (WITH_DATA=1 copies rows)
 	@$(RUNNER) rehearse $(if $(WITH_DATA),--with-data)
 
-backup: install ## back up every table's rows (COPY, FK-ordered, deterministic, checksummed); TO=dir, SCOPE='"T".id=1'
-	@$(RUNNER) backup $(if $(TO),--to $(TO)) $(if $(SCOPE),--scope "$$SCOPE")
+backup: install ## back up every table's rows (COPY, FK-ordered, deterministic, checksummed); TO=dir, SCOPE='"T".id=1', DATA_ONLY=1
+	@$(RUNNER) backup $(if $(TO),--to $(TO)) $(if $(SCOPE),--scope "$$SCOPE") $(if $(DATA_ONLY),--data-only)
 
 backup-verify: install ## check a data backup FROM=dir: manifest, checksums, row counts (no database needed)
 	@$(RUNNER) backup-verify $(FROM)
 
-restore: install ## restore a data backup FROM=dir, MODE=clean|append|upsert, into DATABASE_URL (or TARGET=url); CONTINUE_ON_ERROR=1
-	@$(RUNNER) $(if $(TARGET),--database-url $(TARGET)) restore $(FROM) $(if $(MODE),--mode $(MODE)) $(if $(CONTINUE_ON_ERROR),--continue-on-error) $(APPROVAL)
+restore: install ## restore a data backup FROM=dir, MODE=clean|append|upsert, into DATABASE_URL (or TARGET=url); SCHEMA=1, CONTINUE_ON_ERROR=1
+	@$(RUNNER) $(if $(TARGET),--database-url $(TARGET)) restore $(FROM) $(if $(MODE),--mode $(MODE)) $(if $(SCHEMA),--schema) $(if $(CONTINUE_ON_ERROR),--continue-on-error) $(APPROVAL)
 
 backups: install ## list the backups taken before migrations
 	@$(RUNNER) backups

@@ -83,6 +83,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     commands["restore"].add_argument("--mode", choices=["clean", "append", "upsert"], default="clean",
                                      help="clean: empty the tables first; append: keep existing keys; "
                                           "upsert: overwrite them")
+    commands["backup"].add_argument("--data-only", action="store_true",
+                                    help="leave out the schema (pg_dump --schema-only), which is kept by default")
+    commands["restore"].add_argument("--schema", dest="with_schema", action="store_true",
+                                     help="create the backup's schema first (the target must not have its tables)")
     commands["restore"].add_argument("--continue-on-error", action="store_true",
                                      help="load the rows that can be, set aside those that fail (exit 3 if any)")
     commands["restore"].add_argument("--errors", type=Path, metavar="FILE",

@@ -118,6 +118,21 @@ def take(conn: psycopg.Connection, conninfo: str, schema: str, tables: list[str]
     return Backup(path, checksum, size_on_disk)
 
 
+def schema_script(conninfo: str, snapshot: str) -> str:
+    """The database's schema as SQL (pg_dump --schema-only, from the given exported snapshot),
+    pgrename's own schema left out, owners and grants too (the target's roles may differ).
+    pg_dump's \\restrict lines carry a new random key each time; they are dropped so the same
+    schema always gives the same file, and the script is run through a connection, not psql."""
+    connection, env = _connection_args(conninfo)
+    dump = subprocess.run([client_tool("pg_dump"), "--schema-only", "--no-owner", "--no-privileges",
+                           "--exclude-schema=pgrename", f"--snapshot={snapshot}", "--no-password", *connection],
+                          capture_output=True, text=True, env=env)
+    if dump.returncode != 0:
+        raise BackupFailed(f"pg_dump --schema-only failed: {dump.stderr.strip()}")
+    return "".join(line for line in dump.stdout.splitlines(keepends=True)
+                   if not line.startswith(("\\restrict ", "\\unrestrict ")))
+
+
 def listing() -> list[dict]:
     return [{"path": str(p), "bytes": sum(f.stat().st_size for f in p.iterdir()) if p.is_dir() else p.stat().st_size,
              "taken": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(p.stat().st_mtime)),

@@ -436,7 +436,8 @@ def cmd_rehearse(ctx: Context, with_data: bool = False) -> int:
     return EXIT_OK
 
 
-def cmd_backup(ctx: Context, directory: Path | None = None, scope: str | None = None) -> int:
+def cmd_backup(ctx: Context, directory: Path | None = None, scope: str | None = None,
+               data_only: bool = False) -> int:
     """Every table's rows (or one tenant's, or within limits), FK-ordered, deterministic, with a
     verified manifest."""
     directory = directory or backup.BACKUP_DIR / f"{ctx.conn.info.dbname}-{time.strftime('%Y%m%d-%H%M%S')}-data"
@@ -445,7 +446,8 @@ def cmd_backup(ctx: Context, directory: Path | None = None, scope: str | None = 
              f", scope {scope}" if scope else "", directory)
     try:
         manifest = data.backup(ctx.conn, directory, [ctx.config.schema], ctx.config.backup_exclude,
-                               data.Scope.parse(scope) if scope else None, ctx.config.backup_limits)
+                               data.Scope.parse(scope) if scope else None, ctx.config.backup_limits,
+                               None if data_only else ctx.conninfo)
         data.verify(directory)
     except data.DataBackupError as error:
         raise Failure(f"backup: {error}", EXIT_STATEMENT_FAILED) from None
@@ -469,13 +471,13 @@ def cmd_backup_verify(ctx: Context, directory: Path) -> int:
 
 
 def cmd_restore(ctx: Context, directory: Path, mode: str = "clean", continue_on_error: bool = False,
-                errors: Path | None = None, approved: str | None = None) -> int:
+                errors: Path | None = None, with_schema: bool = False, approved: str | None = None) -> int:
     """A verified data backup into this database, parents first, in one transaction."""
     log.info("restore %s into %s, mode %s (one transaction%s):", directory, ctx.conn.info.dbname, mode,
              ", rows that fail are set aside" if continue_on_error else "")
     approve(ctx, "restore", approved)
     try:
-        restored = data.restore(ctx.conn, directory, mode, continue_on_error)
+        restored = data.restore(ctx.conn, directory, mode, continue_on_error, with_schema)
     except data.DataBackupError as error:
         raise Failure(f"restore: {error}; nothing was changed", EXIT_STATEMENT_FAILED) from None
     except psycopg.Error as error:

@@ -20,12 +20,13 @@ from psycopg.rows import dict_row
 from tqdm import tqdm
 
 from . import VERSION
-from .backup import sha256_of
+from .backup import BackupFailed, schema_script, sha256_of
 from .config import BackupLimit
 from .render import PROJECT_DIR, ident, render, statements
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+SCHEMA_FILE = "schema.sql"
 ORDER_QUERY = PROJECT_DIR / "sql" / "analysis" / "restore_order.sql"
 CHOOSE_ROWS = "sql/backup/choose_rows.sql.j2"
 RESET_SEQUENCES = PROJECT_DIR / "sql" / "restore" / "reset_sequences.sql"
@@ -113,9 +114,10 @@ def choose_rows(conn: psycopg.Connection, tables: list[dict], scope: Scope | Non
 
 
 def backup(conn: psycopg.Connection, directory: Path, schemas: list[str], exclude: list[str],
-           scope: Scope | None = None, limits: list[BackupLimit] = ()) -> dict:
+           scope: Scope | None = None, limits: list[BackupLimit] = (), schema_from: str | None = None) -> dict:
     """Write every table's rows into `directory` (which must not exist) and the manifest last, all
-    from one snapshot (REPEATABLE READ), so the files agree with each other as the database did."""
+    from one snapshot (REPEATABLE READ), so the files agree with each other as the database did.
+    With schema_from (a conninfo), the schema too, by pg_dump from that same snapshot."""
     try:
         directory.mkdir(parents=True)
     except FileExistsError:
@@ -124,6 +126,11 @@ def backup(conn: psycopg.Connection, directory: Path, schemas: list[str], exclud
     try:
         with conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            schema = None
+            if schema_from is not None:
+                snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+                (directory / SCHEMA_FILE).write_text(schema_script(schema_from, snapshot))
+                schema = {"file": SCHEMA_FILE, "sha256": sha256_of(directory / SCHEMA_FILE)}
             tables = tables_in_order(conn, schemas, exclude)
             chosen = choose_rows(conn, tables, scope, list(limits)) if scope or limits else {}
             for number, table in enumerate(tables, start=1):
@@ -137,6 +144,9 @@ def backup(conn: psycopg.Connection, directory: Path, schemas: list[str], exclud
                                 "has_primary_key": table["has_primary_key"], "depth": table["depth"],
                                 "in_cycle": table["in_cycle"], "rows": rows, "bytes": raw_bytes,
                                 "chosen": chosen.get(name, "all rows"), "sha256": sha256_of(path)})
+    except BackupFailed as error:
+        shutil.rmtree(directory)
+        raise DataBackupError(str(error)) from None
     except BaseException:
         shutil.rmtree(directory)  # made above, so nothing of the user's is lost: no half backup is left
         raise
@@ -145,7 +155,7 @@ def backup(conn: psycopg.Connection, directory: Path, schemas: list[str], exclud
                 "schemas": schemas, "exclude": exclude, "taken_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "scope": scope.condition if scope else None,
                 "limits": {limit.table: {"newest": limit.newest, "by": limit.by} for limit in limits},
-                "tables": entries}
+                "schema": schema, "tables": entries}
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
 
@@ -182,6 +192,12 @@ def verify(directory: Path) -> dict:
     if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
         raise DataBackupError(f"{directory / MANIFEST}: format_version {manifest.get('format_version')!r} is not "
                               f"{FORMAT_VERSION}, which this pgrename reads")
+    if manifest.get("schema"):
+        path = directory / manifest["schema"]["file"]
+        if not path.exists():
+            raise DataBackupError(f"{path}: missing (the schema)")
+        if sha256_of(path) != manifest["schema"]["sha256"]:
+            raise DataBackupError(f"{path}: SHA-256 differs from the manifest: the file was changed or truncated")
     for entry in manifest.get("tables", []):
         path = directory / entry["file"]
         if not path.exists():
@@ -211,22 +227,35 @@ class Restored:
     rejected: list[dict]          # rows left out by --continue-on-error, each with its table and error
 
 
-def restore(conn: psycopg.Connection, directory: Path, mode: str, continue_on_error: bool = False) -> Restored:
+def restore(conn: psycopg.Connection, directory: Path, mode: str, continue_on_error: bool = False,
+            with_schema: bool = False) -> Restored:
     """Load a verified backup in one transaction: clean empties the tables first; append keeps rows
     whose primary key exists; upsert overwrites them. Parents load before children; foreign keys
     on a cycle are deferred to the commit where they can be and bound late where not; sequences end
     past the largest restored value. With continue_on_error a table whose load fails is loaded row
-    by row, and the rows that fail are returned instead of stopping the restore."""
+    by row, and the rows that fail are returned instead of stopping the restore. With with_schema
+    the backup's schema is created first, in the same transaction: the target must not have it."""
     if mode not in MODES:
         raise DataBackupError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     manifest = verify(directory)
     entries = manifest["tables"]
     names = [_table(e["schema"], e["table"]) for e in entries]
+    if with_schema and not manifest.get("schema"):
+        raise DataBackupError(f"{directory} holds no schema (it was taken with --data-only)")
     with conn.transaction():
+        if with_schema:
+            present = conn.execute(
+                "SELECT array_agg(t) FROM unnest(%s::text[]) AS t WHERE to_regclass(t) IS NOT NULL",
+                ([_qualified(e["schema"], e["table"]) for e in entries],)).fetchone()[0]
+            if present:
+                raise DataBackupError(f"the target has {_some(present)} already: the schema restores "
+                                      "into an empty database; leave out the schema to load the rows alone")
+            conn.execute((directory / manifest["schema"]["file"]).read_text())
+            log.info("  schema created from %s", manifest["schema"]["file"])
         missing = conn.execute("SELECT array_agg(t) FROM unnest(%s::text[]) AS t WHERE to_regclass(t) IS NULL",
                                ([_qualified(e["schema"], e["table"]) for e in entries],)).fetchone()[0]
         if missing:
-            raise DataBackupError(f"the target has no table {', '.join(missing)}: restore the schema first "
+            raise DataBackupError(f"the target lacks {_some(missing)}: restore the schema first "
                                   "(make restore SCHEMA=1, or pg_dump --schema-only | psql)")
         conn.execute("SELECT set_config('pgrename.restored_tables', %s, true)",
                      (json.dumps([_qualified(e["schema"], e["table"]) for e in entries]),))
@@ -264,6 +293,12 @@ def restore(conn: psycopg.Connection, directory: Path, mode: str, continue_on_er
             with conn.cursor(row_factory=dict_row) as cur:
                 rejected = cur.execute("SELECT * FROM pgrename_restore_error").fetchall()
     return Restored(manifest, rejected)
+
+
+def _some(tables: list[str]) -> str:
+    """Tables named in a message: the first few, and how many more."""
+    named = ", ".join(tables[:3]) + (f" and {len(tables) - 3} more" if len(tables) > 3 else "")
+    return f"table{'s' if len(tables) > 1 else ''} {named}"
 
 
 def _late_bound_columns(conn: psycopg.Connection, entries: list[dict],

@@ -61,7 +61,8 @@ def backup(db, directory, exclude=("Snapshot_*",)):
 
 def digests(directory):
     manifest = json.loads((directory / "manifest.json").read_text())
-    files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in directory.glob("*.zst")}
+    files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in directory.iterdir() if p.name != "manifest.json"}
+    assert "schema.sql" in files
     return files, {k: v for k, v in manifest.items() if k not in ("taken_at", "database")}
 
 
@@ -70,14 +71,15 @@ def test_every_type_round_trips_exactly_and_backups_are_deterministic_both_ways(
     backup(source, tmp_path / "two")
     assert digests(tmp_path / "one") == digests(tmp_path / "two")  # same database, same files
 
-    # Into an empty database with the same schema, then back up again: the same files.
+    # Schema and rows into an empty database, then back up again: the same files.
     import psycopg
     with psycopg.connect(cluster.url("postgres"), autocommit=True) as admin:
         admin.execute(f"CREATE DATABASE {source.name}_copy")
     copy_url = cluster.url(f"{source.name}_copy")
-    psql(copy_url, "-c", SCHEMA)
-    restored = source.runner("restore", str(tmp_path / "one"), config=config, url=copy_url)
+    restored = source.runner("restore", str(tmp_path / "one"), "--schema", config=config, url=copy_url)
     assert restored.code == 0, restored.text
+    again = source.runner("restore", str(tmp_path / "one"), "--schema", config=config, url=copy_url)
+    assert again.code == 1 and 'the target has tables "public"."Kind", "public"."NoKey", "public"."Pair" and 4 more already' in again.text  # never over an existing schema
     with psycopg.connect(copy_url, autocommit=True) as copy, psycopg.connect(source.url, autocommit=True) as original:
         assert copy.execute(DUMP_QUERY).fetchone() == original.execute(DUMP_QUERY).fetchone()
         # The serial moved past the restored ids.
@@ -121,7 +123,8 @@ def test_modes(source, tmp_path):
     assert source.scalar('SELECT count(*) FROM "NoKey"') == 3
 
 
-@pytest.mark.parametrize("damage", ["change a byte", "truncate", "remove a file", "edit the manifest count"])
+@pytest.mark.parametrize("damage", ["change a byte", "truncate", "remove a file", "edit the manifest count",
+                                    "edit the schema"])
 def test_tampered_or_truncated_backup_is_refused_before_anything_is_touched(source, tmp_path, damage):
     config = backup(source, tmp_path / "b")
     directory = tmp_path / "b"
@@ -134,6 +137,9 @@ def test_tampered_or_truncated_backup_is_refused_before_anything_is_touched(sour
         victim.write_bytes(victim.read_bytes()[:-5])
     elif damage == "remove a file":
         victim.unlink()
+    elif damage == "edit the schema":
+        victim = directory / "schema.sql"
+        victim.write_text(victim.read_text() + "DROP TABLE \"Pair\";\n")
     else:
         manifest = json.loads((directory / "manifest.json").read_text())
         manifest["tables"][0]["rows"] += 1
