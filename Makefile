@@ -9,7 +9,7 @@ APPROVAL := $(if $(APPROVE),--approve $(APPROVE))
 DEMO_DB  := pgrename_demo
 
 .DEFAULT_GOAL := help
-.PHONY: help install postgres db db-stop demo demo-load analyze plan dry-run migrate verify rollback contract rehearse backup backup-verify restore backups restore-backup status psql test bench clean
+.PHONY: help install postgres db db-stop demo demo-load analyze plan dry-run migrate verify rollback contract rehearse backup backup-verify backup-diff restore backups restore-backup status psql test bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -79,6 +79,9 @@ backup: install ## back up every table's rows (COPY, FK-ordered, deterministic, 
 
 backup-verify: install ## check a data backup FROM=dir: manifest, checksums, row counts (no database needed)
 	@$(RUNNER) backup-verify $(FROM)
+
+backup-diff: install ## which tables and keys differ between two data backups A=dir B=dir (no database needed)
+	@$(RUNNER) backup-diff $(A) $(B)
 
 restore: install ## restore a data backup FROM=dir, MODE=clean|append|upsert, into DATABASE_URL (or TARGET=url); SCHEMA=1, CONTINUE_ON_ERROR=1
 	@$(RUNNER) $(if $(TARGET),--database-url $(TARGET)) restore $(FROM) $(if $(MODE),--mode $(MODE)) $(if $(SCHEMA),--schema) $(if $(CONTINUE_ON_ERROR),--continue-on-error) $(APPROVAL)

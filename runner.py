@@ -39,9 +39,10 @@ COMMANDS = {
     "restore-backup": "restore a backup into a new database (or over this one, with approval)",
     "backup": "back up every table's rows with COPY: FK-ordered, deterministic, checksummed",
     "backup-verify": "check a data backup's manifest, files, checksums and row counts (no database needed)",
+    "backup-diff": "which tables and keys differ between two data backups (no database needed)",
     "restore": "restore a data backup into this database: clean, append or upsert, in one transaction",
 }
-WITHOUT_DATABASE = {"backup-verify"}
+WITHOUT_DATABASE = {"backup-verify", "backup-diff"}
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -54,7 +55,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="development, staging or production (default: $PGRENAME_PROFILE, else the config's)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands = {name: sub.add_parser(name, help=text, description=text) for name, text in COMMANDS.items()}
-    for name in ("plan", "status", "backups"):
+    for name in ("plan", "status", "backups", "backup-diff"):
         commands[name].add_argument("--json", dest="as_json", action="store_true",
                                     help="machine-readable output on stdout")
     for name in ("migrate", "rollback", "contract", "restore-backup", "restore"):
@@ -80,6 +81,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                                          "its children and the parents they need come along")
     for name in ("backup-verify", "restore"):
         commands[name].add_argument("directory", type=Path, metavar="DIR", help="a data backup directory")
+    commands["backup-diff"].add_argument("a", type=Path, metavar="A", help="a data backup directory")
+    commands["backup-diff"].add_argument("b", type=Path, metavar="B", help="another, compared with A")
+    commands["backup-diff"].add_argument("--keys", type=int, default=10, metavar="N",
+                                         help="keys listed per table and kind of change (default 10; --json lists all)")
     commands["restore"].add_argument("--mode", choices=["clean", "append", "upsert"], default="clean",
                                      help="clean: empty the tables first; append: keep existing keys; "
                                           "upsert: overwrite them")

@@ -470,6 +470,38 @@ def cmd_backup_verify(ctx: Context, directory: Path) -> int:
     return EXIT_OK
 
 
+def cmd_backup_diff(ctx: Context, a: Path, b: Path, as_json: bool = False, keys: int = 10) -> int:
+    """Which tables and which keys differ between two data backups, without a database. Exits 0
+    when they hold the same data, 3 when they differ (like diff, for scripts)."""
+    try:
+        found = data.diff(a, b)
+    except data.DataBackupError as error:
+        raise Failure(f"backup-diff: {error}", EXIT_CHECK_FAILED) from None
+    same = not (found["only_in_a"] or found["only_in_b"] or found["tables"] or found["schema_differs"])
+    if as_json:
+        print(json.dumps({**found, "same": same}, indent=2))
+        return EXIT_OK if same else EXIT_CHECK_FAILED
+    log.info("A: %s\nB: %s", a, b)
+    for side, tables in (("A", found["only_in_a"]), ("B", found["only_in_b"])):
+        if tables:
+            log.info("only in %s: %s", side, ", ".join(tables))
+    if found["schema_differs"]:
+        log.info("the schema differs (diff %s %s)", a / data.SCHEMA_FILE, b / data.SCHEMA_FILE)
+    for table in found["tables"]:
+        log.info("%s.%s: %d rows in A, %d in B%s", table["schema"], table["table"], table["rows_a"], table["rows_b"],
+                 "".join(f"; columns {what}: {', '.join(table[f'columns_{what}'])}"
+                         for what in ("added", "removed") if table[f"columns_{what}"]))
+        if "note" in table:
+            log.info("  %s", table["note"])
+        for what in ("added", "removed", "changed"):
+            listed = table.get(what, [])
+            if listed:
+                shown = ", ".join("(" + ", ".join(k) + ")" for k in listed[:keys])
+                log.info("  %-8s %d: %s%s", what, len(listed), shown, ", ..." if len(listed) > keys else "")
+    log.info("the backups hold the same data" if same else "the backups differ")
+    return EXIT_OK if same else EXIT_CHECK_FAILED
+
+
 def cmd_restore(ctx: Context, directory: Path, mode: str = "clean", continue_on_error: bool = False,
                 errors: Path | None = None, with_schema: bool = False, approved: str | None = None) -> int:
     """A verified data backup into this database, parents first, in one transaction."""

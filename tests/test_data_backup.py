@@ -230,3 +230,29 @@ def test_continue_on_error_sets_bad_rows_aside_with_their_reason(source, restore
     assert restore_target.query('SELECT id FROM "Child"') == [(1,)]
     assert restore_target.query('SELECT a, b FROM "Pair" ORDER BY 1, 2') == [(1, "a"), (2, "a"), (5, "x")]
     assert restore_target.scalar('SELECT count(*) FROM "CycA"') == 1  # the deferrable cycle, bound late
+
+
+def test_backup_diff_names_the_tables_and_keys_that_differ(source, tmp_path):
+    config = backup(source, tmp_path / "a")
+    source.execute('''UPDATE "Pair" SET value = 'new' WHERE a = 1 AND b = 'b';
+                      DELETE FROM "Child" WHERE id = 2; INSERT INTO "Tree" VALUES (4, 3);
+                      INSERT INTO "NoKey" VALUES (1, 'dup'); ALTER TABLE "Kind" ADD COLUMN extra int''')
+    backup(source, tmp_path / "b")
+    same = source.runner("backup-diff", str(tmp_path / "a"), str(tmp_path / "a"), config=config)
+    assert same.code == 0 and "the backups hold the same data" in same.out
+
+    found = source.runner("backup-diff", str(tmp_path / "a"), str(tmp_path / "b"), "--json", config=config,
+                          url="postgresql://nobody@127.0.0.1:1/nowhere")  # needs no database
+    assert found.code == 3, found.text
+    report = json.loads(found.out)
+    tables = {t["table"]: t for t in report["tables"]}
+    assert set(tables) == {"Pair", "Child", "Tree", "NoKey", "Kind"}
+    assert tables["Pair"]["changed"] == [["1", "b"]] and tables["Pair"]["added"] == []
+    assert tables["Child"]["removed"] == [["2"]]
+    assert tables["Tree"]["added"] == [["4"]]
+    assert tables["NoKey"]["changed"] == [["1", "dup"]]  # no key: the whole row, now three times
+    assert tables["Kind"]["columns_added"] == ["extra"] and tables["Kind"]["changed"] == []
+    assert report["schema_differs"] and not report["same"]
+
+    text = source.runner("backup-diff", str(tmp_path / "a"), str(tmp_path / "b"), config=config)
+    assert "public.Child: 2 rows in A, 1 in B" in text.out and "removed  1: (2)" in text.out
