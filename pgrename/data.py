@@ -28,6 +28,7 @@ from .render import PROJECT_DIR, ident, render, statements
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 SCHEMA_FILE = "schema.sql"
+CHOSEN_ROWS_FILE = "choose_rows.sql"
 ORDER_QUERY = PROJECT_DIR / "sql" / "analysis" / "restore_order.sql"
 CHOOSE_ROWS = "sql/backup/choose_rows.sql.j2"
 RESET_SEQUENCES = PROJECT_DIR / "sql" / "restore" / "reset_sequences.sql"
@@ -81,9 +82,10 @@ def tables_in_order(conn: psycopg.Connection, schemas: list[str], exclude: list[
         return cur.execute(ORDER_QUERY.read_text()).fetchall()
 
 
-def choose_rows(conn: psycopg.Connection, tables: list[dict], scope: Scope | None,
+def choose_rows(conn: psycopg.Connection, directory: Path, tables: list[dict], scope: Scope | None,
                 limits: list[BackupLimit]) -> dict[tuple[str, str], str]:
-    """Run sql/backup/choose_rows.sql.j2 for a scope or limits; the tables it chose, each with why."""
+    """Run sql/backup/choose_rows.sql.j2 for a scope or limits, keeping the rendered script in the
+    backup for a reviewer; the tables it chose, each with why."""
     by_name = {t["table_name"]: t for t in tables}
     named = ([scope.table] if scope else []) + [limit.table for limit in limits]
     unknown = [name for name in named if name not in by_name]
@@ -103,7 +105,9 @@ def choose_rows(conn: psycopg.Connection, tables: list[dict], scope: Scope | Non
                     "qualified": _qualified(by_name[l.table]["table_schema"], l.table),
                     "order_by": by_name[l.table]["order_by"]} for l in limits],
     }
-    for statement in statements(render(CHOOSE_ROWS, context).sql):
+    script = render(CHOOSE_ROWS, context).sql
+    (directory / CHOSEN_ROWS_FILE).write_text(script)
+    for statement in statements(script):
         cursor = conn.execute(statement)
         if cursor.description:
             log.info("  %s: %s", cursor.description[0].name.replace("_", " "), cursor.fetchone()[0])
@@ -133,7 +137,7 @@ def backup(conn: psycopg.Connection, directory: Path, schemas: list[str], exclud
                 (directory / SCHEMA_FILE).write_text(schema_script(schema_from, snapshot))
                 schema = {"file": SCHEMA_FILE, "sha256": sha256_of(directory / SCHEMA_FILE)}
             tables = tables_in_order(conn, schemas, exclude)
-            chosen = choose_rows(conn, tables, scope, list(limits)) if scope or limits else {}
+            chosen = choose_rows(conn, directory, tables, scope, list(limits)) if scope or limits else {}
             for number, table in enumerate(tables, start=1):
                 name = (table["table_schema"], table["table_name"])
                 path = directory / f"{number:04d}.copy.zst"
@@ -178,6 +182,7 @@ def _write(conn: psycopg.Connection, table: dict, chosen: bool, path: Path) -> t
             out.write(block)
             rows += bytes(block).count(b"\n")  # COPY text: one line a row, newlines in values escaped
             raw_bytes += len(block)
+            progress.set_postfix(rows=rows, refresh=False)
             progress.update(len(block))
     return rows, raw_bytes
 
@@ -263,11 +268,13 @@ def diff(a: Path, b: Path) -> dict:
             "tables": tables}
 
 
-def _load(conn: psycopg.Connection, target: sql.Composable, columns: list[str], path: Path, label: str) -> None:
-    query = sql.SQL("COPY {} ({}) FROM STDIN").format(target, _columns(columns))
+def _load(conn: psycopg.Connection, target: sql.Composable, entry: dict, path: Path) -> None:
+    """One table's file into `target` by COPY, with a progress bar against the manifest's byte count."""
+    query = sql.SQL("COPY {} ({}) FROM STDIN").format(target, _columns(entry["columns"]))
     with path.open("rb") as handle, zstandard.ZstdDecompressor().stream_reader(handle) as data, \
             conn.cursor().copy(query) as copy, \
-            tqdm(desc=label, unit="B", unit_scale=True, leave=False, disable=None) as progress:
+            tqdm(desc=f"{entry['schema']}.{entry['table']}", total=entry["bytes"], unit="B", unit_scale=True,
+                 leave=False, disable=None) as progress:
         for block in iter(lambda: data.read(1 << 20), b""):
             copy.write(block)
             progress.update(len(block))
@@ -323,11 +330,11 @@ def restore(conn: psycopg.Connection, directory: Path, mode: str, continue_on_er
             columns = late.get((entry["schema"], entry["table"]), [])
             set_aside = 0
             if mode == "clean" and not columns and not continue_on_error:
-                _load(conn, name, entry["columns"], directory / entry["file"], label)
+                _load(conn, name, entry, directory / entry["file"])
             else:
                 staging = sql.Identifier(f"pgrename_staging_{number}")
                 conn.execute(sql.SQL("CREATE TEMPORARY TABLE {} (LIKE {}) ON COMMIT DROP").format(staging, name))
-                _load(conn, staging, entry["columns"], directory / entry["file"], label)
+                _load(conn, staging, entry, directory / entry["file"])
                 set_aside = _insert_staged(conn, entry, name, staging, mode, columns, continue_on_error)
                 if not columns:
                     conn.execute(sql.SQL("DROP TABLE {}").format(staging))

@@ -73,6 +73,8 @@ def test_scope_takes_the_tenant_its_children_and_the_parents_they_need(shop, res
                                                                                            (1001, 1)]
     assert rows_of(restore_target, "AuditLog") == []  # not linked to the tenant
     assert manifest["scope"] == '"Business".id = 42'
+    # The rendered selection stays with the backup, for a reviewer and for psql.
+    assert 'WHERE "Business".id = 42;' in (tmp_path / "b" / "choose_rows.sql").read_text()
     assert "rows added below the root: 10" in taken.out and "parent rows added: 4" in taken.out
 
 
