@@ -1,7 +1,9 @@
-"""Data backups with COPY: every table the catalog lists (nothing hard-coded), rows in primary-key
-order so the same data always gives the same files, zstd-compressed, described by a manifest with
-row counts and SHA-256 checksums that are verified before any restore. Restores load parents
-before children (sql/analysis/restore_order.sql), in one transaction."""
+"""Data backups with COPY: every table the catalog lists (nothing hard-coded), or the rows a scope
+or row limits choose (sql/backup/choose_rows.sql.j2), in primary-key order so the same data always
+gives the same files, zstd-compressed, described by a manifest with row counts and SHA-256
+checksums that are verified before any restore, and compared key by key by diff(). Restores load
+parents before children (sql/analysis/restore_order.sql) in one transaction, bind non-deferrable
+cycles late, and can set bad rows aside (sql/restore/)."""
 from __future__ import annotations
 
 import json
