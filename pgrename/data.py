@@ -6,6 +6,7 @@ parents before children (sql/analysis/restore_order.sql) in one transaction, bin
 cycles late, and can set bad rows aside (sql/restore/)."""
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
@@ -175,17 +176,21 @@ def _write(conn: psycopg.Connection, table: dict, chosen: bool, path: Path) -> t
     query = sql.SQL("COPY (SELECT {} FROM {}{} ORDER BY {}) TO STDOUT").format(
         _columns(table["columns"]), name, where, _columns(table["order_by"]))
     rows = raw_bytes = 0
+    pending = bytearray()  # COPY hands over a row at a time: the per-row work is this append only
     with path.open("wb") as handle, \
             zstandard.ZstdCompressor(level=COMPRESSION_LEVEL).stream_writer(handle, closefd=False) as out, \
             conn.cursor().copy(query) as copy, \
             tqdm(desc=f"{table['table_schema']}.{table['table_name']}", unit="B", unit_scale=True,
                  leave=False, disable=None) as progress:
-        for block in copy:
-            out.write(block)
-            rows += bytes(block).count(b"\n")  # COPY text: one line a row, newlines in values escaped
-            raw_bytes += len(block)
-            progress.set_postfix(rows=rows, refresh=False)
-            progress.update(len(block))
+        for block in itertools.chain(copy, [b""]):  # the empty block at the end flushes the rest
+            pending += block
+            if len(pending) >= 1 << 20 or not block:
+                out.write(pending)
+                rows += pending.count(b"\n")  # COPY text: one line a row, newlines in values escaped
+                raw_bytes += len(pending)
+                progress.set_postfix(rows=rows, refresh=False)
+                progress.update(len(pending))
+                pending.clear()
     return rows, raw_bytes
 
 
