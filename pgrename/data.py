@@ -411,8 +411,9 @@ def _insert_staged(conn: psycopg.Connection, entry: dict, name: sql.Composed, st
         conflict = sql.SQL(" ON CONFLICT ({}) DO UPDATE SET {}").format(
             key, sql.SQL(", ").join(sql.SQL("{0} = excluded.{0}").format(sql.Identifier(c)) for c in updates)
         ) if updates else sql.SQL(" ON CONFLICT ({}) DO NOTHING").format(key)
-    head = sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} AS s").format(name, _columns(entry["columns"]), values,
-                                                                        staging)
+    # OVERRIDING SYSTEM VALUE: the backup's values go into GENERATED ALWAYS identity columns too.
+    head = sql.SQL("INSERT INTO {} ({}) OVERRIDING SYSTEM VALUE SELECT {} FROM {} AS s").format(
+        name, _columns(entry["columns"]), values, staging)
     return _run_staged(conn, entry, staging, head, conflict, continue_on_error)
 
 

@@ -256,3 +256,19 @@ def test_backup_diff_names_the_tables_and_keys_that_differ(source, tmp_path):
 
     text = source.runner("backup-diff", str(tmp_path / "a"), str(tmp_path / "b"), config=config)
     assert "public.Child: 2 rows in A, 1 in B" in text.out and "removed  1: (2)" in text.out
+
+
+def test_identity_columns_restore_in_every_mode_and_continue_past_the_restored_values(empty_db, tmp_path):
+    empty_db.execute('''CREATE TABLE "Event" (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, what text);
+                        INSERT INTO "Event" (what) VALUES ('a'), ('b'), ('c')''')
+    config = backup(empty_db, tmp_path / "b")
+    empty_db.execute('''DELETE FROM "Event" WHERE id = 2; UPDATE "Event" SET what = 'changed' WHERE id = 3;
+                        ALTER TABLE "Event" ALTER id RESTART WITH 1''')
+    for mode, expected in (("append", [(1, "a"), (2, "b"), (3, "changed")]),
+                           ("upsert", [(1, "a"), (2, "b"), (3, "c")]),
+                           ("clean", [(1, "a"), (2, "b"), (3, "c")])):
+        restored = empty_db.runner("restore", str(tmp_path / "b"), "--mode", mode, config=config)
+        assert restored.code == 0, restored.text
+        assert empty_db.query('SELECT id, what FROM "Event" ORDER BY id') == expected
+        assert empty_db.scalar('INSERT INTO "Event" (what) VALUES (\'next\') RETURNING id') == 4
+        empty_db.execute('DELETE FROM "Event" WHERE id = 4; UPDATE "Event" SET what = \'changed\' WHERE id = 3')
