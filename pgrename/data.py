@@ -171,7 +171,8 @@ def backup(conn: psycopg.Connection, directory: Path, schemas: list[str], exclud
 def _write(conn: psycopg.Connection, table: dict, chosen: bool, path: Path) -> tuple[int, int]:
     """One table's rows (only those choose_rows kept, when it chose) as compressed COPY text."""
     name = _table(table["table_schema"], table["table_name"])
-    where = sql.SQL(" WHERE ctid IN (SELECT row_ctid FROM pgrename_backup_row WHERE relid = {}::regclass)").format(
+    where = sql.SQL(" WHERE (tableoid, ctid) IN (SELECT row_table, row_ctid FROM pgrename_backup_row "
+                    "WHERE relid = {}::regclass)").format(
         _qualified(table["table_schema"], table["table_name"])) if chosen else sql.SQL("")
     query = sql.SQL("COPY (SELECT {} FROM {}{} ORDER BY {}) TO STDOUT").format(
         _columns(table["columns"]), name, where, _columns(table["order_by"]))

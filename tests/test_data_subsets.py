@@ -130,3 +130,19 @@ def test_bad_backup_limits_config_is_refused(shop, tmp_path):
     config = shop.write_config({}, backup_limits={"AuditLog": {"newest": -1, "by": "at"}})
     result = shop.runner("backup", "--to", str(tmp_path / "b"), config=config)
     assert result.code == 2 and "newest must be a whole number" in result.text
+
+
+def test_limits_and_scope_on_a_partitioned_table(shop, restore_target, tmp_path):
+    # Row addresses repeat from partition to partition: the choice must tell partitions apart.
+    partitioned = '''CREATE TABLE "Visit" (id int, at date, customer int REFERENCES "Customer",
+                                            PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+                     CREATE TABLE "Visit_2023" PARTITION OF "Visit" FOR VALUES FROM ('2023-01-01') TO ('2024-01-01');
+                     CREATE TABLE "Visit_2024" PARTITION OF "Visit" FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');'''
+    shop.execute(partitioned + '''INSERT INTO "Visit" VALUES (1, '2023-05-01', 10), (2, '2024-05-01', 70),
+                                                         (3, '2024-06-01', 10), (4, '2023-06-01', 70)''')
+    restore_target.execute(partitioned)
+    backup_and_restore(shop, restore_target, tmp_path, "--scope", '"Business".id = 42',
+                       backup_limits={"Visit": {"newest": 1, "by": "at"}})
+    assert restore_target.query('SELECT id FROM "Visit"') == [(3,)]  # business 42's newest visit
+    assert [t["table"] for t in json.loads((tmp_path / "b" / "manifest.json").read_text())["tables"]
+            if t["table"].startswith("Visit")] == ["Visit"]  # the partitions come with their parent
