@@ -113,6 +113,7 @@ def test_limits_within_a_scope(shop, restore_target, tmp_path):
     ('id = 1', {}, "must start with its table"),
     ('"Business".id = 1; DROP TABLE "Country"', {}, "must be one condition"),
     ('"Business".nope = 1', {}, 'column Business.nope does not exist'),
+    ('"Business".id = 4200', {}, 'the scope selects no row of "public"."Business"'),
     (None, {"AuditLog": {"newest": 5, "by": "nope"}}, "backup_limits of 'AuditLog': no column 'nope'"),
 ])
 def test_bad_scope_or_limit_is_refused_and_writes_nothing(shop, tmp_path, scope, limits, message):
