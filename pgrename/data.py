@@ -332,6 +332,8 @@ def restore(conn: psycopg.Connection, directory: Path, mode: str, continue_on_er
         if continue_on_error:
             conn.execute(ROW_BY_ROW.read_text())
         if mode == "clean" and names:
+            if manifest.get("scope") or manifest.get("limits"):
+                _refuse_to_empty_for_a_part(conn, manifest, names)
             conn.execute(sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(names)))
         for number, (entry, name) in enumerate(zip(entries, names), start=1):
             label = f"{entry['schema']}.{entry['table']}"
@@ -360,6 +362,19 @@ def restore(conn: psycopg.Connection, directory: Path, mode: str, continue_on_er
             with conn.cursor(row_factory=dict_row) as cur:
                 rejected = cur.execute("SELECT * FROM pgrename_restore_error").fetchall()
     return Restored(manifest, rejected)
+
+
+def _refuse_to_empty_for_a_part(conn: psycopg.Connection, manifest: dict, names: list[sql.Composed]) -> None:
+    """A scoped or limited backup holds part of each table: clean would empty whole tables and put
+    back only that part. Allowed where the tables hold no rows yet."""
+    holding = conn.execute(sql.SQL("SELECT array_remove(ARRAY[{}], NULL)").format(sql.SQL(", ").join(
+        sql.SQL("(SELECT {} WHERE EXISTS (SELECT FROM {}))").format(sql.Literal(name.as_string(conn)), name)
+        for name in names))).fetchone()[0]
+    if holding:
+        part = f"scope {manifest['scope']}" if manifest.get("scope") else "backup_limits"
+        raise DataBackupError(f"this backup holds part of the data ({part}), and {_some(holding)} in the target "
+                              "hold rows that clean would delete: use MODE=upsert or MODE=append, or restore "
+                              "into an empty database")
 
 
 def _some(tables: list[str]) -> str:

@@ -147,3 +147,17 @@ def test_limits_and_scope_on_a_partitioned_table(shop, restore_target, tmp_path)
     assert restore_target.query('SELECT id FROM "Visit"') == [(3,)]  # business 42's newest visit
     assert [t["table"] for t in json.loads((tmp_path / "b" / "manifest.json").read_text())["tables"]
             if t["table"].startswith("Visit")] == ["Visit"]  # the partitions come with their parent
+
+
+def test_a_partial_backup_never_empties_tables_that_hold_other_rows(shop, tmp_path):
+    config = shop.write_config({})
+    assert shop.runner("backup", "--to", str(tmp_path / "b"), "--scope", '"Business".id = 42', config=config).code == 0
+    before = shop.scalar(CONTENT)
+    cleaned = shop.runner("restore", str(tmp_path / "b"), "--mode", "clean", config=config)
+    assert cleaned.code == 1 and "this backup holds part of the data (scope \"Business\".id = 42)" in cleaned.text
+    assert "use MODE=upsert or MODE=append" in cleaned.text
+    assert shop.scalar(CONTENT) == before
+    shop.execute('DELETE FROM "OrderLine" WHERE "order" = 1001; DELETE FROM "Order" WHERE id = 1001')
+    upserted = shop.runner("restore", str(tmp_path / "b"), "--mode", "upsert", config=config)
+    assert upserted.code == 0, upserted.text
+    assert shop.scalar(CONTENT) == before  # the tenant's rows are back, nobody else's were touched
