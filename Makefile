@@ -74,8 +74,8 @@ contract: install ## drop the compatibility views once old clients are updated (
 rehearse: install ## migrate, verify, roll back, verify on a scratch copy, then drop it (WITH_DATA=1 copies rows)
 	@$(RUNNER) rehearse $(if $(WITH_DATA),--with-data)
 
-backup: install ## back up every table's rows (COPY, FK-ordered, deterministic, checksummed); TO=dir, SCOPE='"T".id=1', DATA_ONLY=1
-	@$(RUNNER) backup $(if $(TO),--to $(TO)) $(if $(SCOPE),--scope "$$SCOPE") $(if $(DATA_ONLY),--data-only)
+backup: install ## back up every table's rows (COPY, FK-ordered, deterministic, checksummed); TO=dir, SCOPE='"T".id=1', DATA_ONLY=1, ARCHIVE=1
+	@$(RUNNER) backup $(if $(TO),--to $(TO)) $(if $(SCOPE),--scope "$$SCOPE") $(if $(DATA_ONLY),--data-only) $(if $(ARCHIVE),--archive)
 
 backup-verify: install ## check a data backup FROM=dir: manifest, checksums, row counts (no database needed)
 	@$(RUNNER) backup-verify $(FROM)

@@ -80,7 +80,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                                     help="one tenant's rows: a condition on a table, e.g. '\"Business\".id = 42'; "
                                          "its children and the parents they need come along")
     for name in ("backup-verify", "restore"):
-        commands[name].add_argument("directory", type=Path, metavar="DIR", help="a data backup directory")
+        commands[name].add_argument("directory", type=Path, metavar="DIR",
+                                    help="a data backup: its directory, or its .tar archive")
     commands["backup-diff"].add_argument("a", type=Path, metavar="A", help="a data backup directory")
     commands["backup-diff"].add_argument("b", type=Path, metavar="B", help="another, compared with A")
     commands["backup-diff"].add_argument("--keys", type=int, default=10, metavar="N",
@@ -88,6 +89,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     commands["restore"].add_argument("--mode", choices=["clean", "append", "upsert"], default="clean",
                                      help="clean: empty the tables first; append: keep existing keys; "
                                           "upsert: overwrite them")
+    commands["backup"].add_argument("--archive", action="store_true",
+                                    help="pack the backup into one tar file (DIR.tar) instead of a directory")
     commands["backup"].add_argument("--data-only", action="store_true",
                                     help="leave out the schema (pg_dump --schema-only), which is kept by default")
     commands["restore"].add_argument("--schema", dest="with_schema", action="store_true",

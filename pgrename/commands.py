@@ -437,7 +437,7 @@ def cmd_rehearse(ctx: Context, with_data: bool = False) -> int:
 
 
 def cmd_backup(ctx: Context, directory: Path | None = None, scope: str | None = None,
-               data_only: bool = False) -> int:
+               data_only: bool = False, archive: bool = False) -> int:
     """Every table's rows (or one tenant's, or within limits), FK-ordered, deterministic, with a
     verified manifest."""
     directory = directory or backup.BACKUP_DIR / f"{ctx.conn.info.dbname}-{time.strftime('%Y%m%d-%H%M%S')}-data"
@@ -449,20 +449,25 @@ def cmd_backup(ctx: Context, directory: Path | None = None, scope: str | None = 
                                data.Scope.parse(scope) if scope else None, ctx.config.backup_limits,
                                None if data_only else ctx.conninfo)
         data.verify(directory)
+        if archive:
+            directory = data.pack(directory)
+            with data.opened(directory) as unpacked:
+                data.verify(unpacked)
     except data.DataBackupError as error:
         raise Failure(f"backup: {error}", EXIT_STATEMENT_FAILED) from None
     except psycopg.Error as error:
         raise Failure(f"backup failed: {str(error).strip()}; no backup was written", EXIT_STATEMENT_FAILED) from None
     present = len(data.tables_in_order(ctx.conn, [ctx.config.schema], []))
     log.info("backed up %d of %d tables, %d rows; manifest verified: %s", len(manifest["tables"]), present,
-             sum(t["rows"] for t in manifest["tables"]), directory / data.MANIFEST)
+             sum(t["rows"] for t in manifest["tables"]), directory if archive else directory / data.MANIFEST)
     return EXIT_OK
 
 
 def cmd_backup_verify(ctx: Context, directory: Path) -> int:
     """Manifest, files, checksums and row counts, without touching a database."""
     try:
-        manifest = data.verify(directory)
+        with data.opened(directory) as unpacked:
+            manifest = data.verify(unpacked)
     except data.DataBackupError as error:
         raise Failure(f"backup-verify: {error}", EXIT_CHECK_FAILED) from None
     log.info("verified %s: %d tables, %d rows, every checksum and row count as the manifest says", directory,
@@ -474,7 +479,8 @@ def cmd_backup_diff(ctx: Context, a: Path, b: Path, as_json: bool = False, keys:
     """Which tables and which keys differ between two data backups, without a database. Exits 0
     when they hold the same data, 3 when they differ (like diff, for scripts)."""
     try:
-        found = data.diff(a, b)
+        with data.opened(a) as unpacked_a, data.opened(b) as unpacked_b:
+            found = {**data.diff(unpacked_a, unpacked_b), "a": str(a), "b": str(b)}
     except data.DataBackupError as error:
         raise Failure(f"backup-diff: {error}", EXIT_CHECK_FAILED) from None
     same = not (found["only_in_a"] or found["only_in_b"] or found["tables"] or found["schema_differs"])
@@ -509,7 +515,8 @@ def cmd_restore(ctx: Context, directory: Path, mode: str = "clean", continue_on_
              ", rows that fail are set aside" if continue_on_error else "")
     approve(ctx, "restore", approved)
     try:
-        restored = data.restore(ctx.conn, directory, mode, continue_on_error, with_schema)
+        with data.opened(directory) as unpacked:
+            restored = data.restore(ctx.conn, unpacked, mode, continue_on_error, with_schema)
     except data.DataBackupError as error:
         raise Failure(f"restore: {error}; nothing was changed", EXIT_STATEMENT_FAILED) from None
     except psycopg.Error as error:

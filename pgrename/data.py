@@ -11,8 +11,12 @@ import json
 import logging
 import re
 import shutil
+import tarfile
+import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -193,6 +197,41 @@ def _write(conn: psycopg.Connection, table: dict, chosen: bool, path: Path) -> t
                 progress.update(len(pending))
                 pending.clear()
     return rows, raw_bytes
+
+
+def pack(directory: Path) -> Path:
+    """The backup as one tar file beside its directory, which goes. Every member has the same
+    owner, mode and time, in name order, so the same backup always packs to the same bytes."""
+    archive = directory.with_name(directory.name + ".tar")
+    if archive.exists():
+        raise DataBackupError(f"{archive} exists already; a backup never overwrites")
+    with tarfile.open(archive, "w", format=tarfile.PAX_FORMAT) as tar:
+        for path in sorted(directory.iterdir()):
+            member = tar.gettarinfo(str(path), arcname=path.name)
+            member.mtime, member.mode, member.uid, member.gid, member.uname, member.gname = 0, 0o644, 0, 0, "", ""
+            with path.open("rb") as handle:
+                tar.addfile(member, handle)
+    shutil.rmtree(directory)
+    return archive
+
+
+@contextmanager
+def opened(path: Path) -> Iterator[Path]:
+    """A backup directory as it is, or an archive unpacked into a scratch directory for the time
+    of the with block; messages about its files name them inside the archive."""
+    if not path.is_file():
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="pgrename-backup-") as scratch:
+        try:
+            with tarfile.open(path) as tar:
+                tar.extractall(scratch, filter="data")  # no absolute paths, links out or devices
+        except (tarfile.TarError, EOFError, OSError) as error:
+            raise DataBackupError(f"{path}: not a readable backup archive ({error})") from None
+        try:
+            yield Path(scratch)
+        except DataBackupError as error:
+            raise DataBackupError(str(error).replace(scratch, str(path))) from None
 
 
 def verify(directory: Path) -> dict:

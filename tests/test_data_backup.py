@@ -272,3 +272,27 @@ def test_identity_columns_restore_in_every_mode_and_continue_past_the_restored_v
         assert empty_db.query('SELECT id, what FROM "Event" ORDER BY id') == expected
         assert empty_db.scalar('INSERT INTO "Event" (what) VALUES (\'next\') RETURNING id') == 4
         empty_db.execute('DELETE FROM "Event" WHERE id = 4; UPDATE "Event" SET what = \'changed\' WHERE id = 3')
+
+
+def test_an_archive_is_deterministic_verified_compared_and_restored(source, tmp_path):
+    config = source.write_config({}, backup_exclude=["Snapshot_*"])
+    for name in ("one", "two"):
+        taken = source.runner("backup", "--to", str(tmp_path / name), "--archive", config=config)
+        assert taken.code == 0, taken.text
+        assert not (tmp_path / name).exists()
+    one, two = tmp_path / "one.tar", tmp_path / "two.tar"
+    assert one.read_bytes() == two.read_bytes()
+    assert source.runner("backup-verify", str(one), config=config).code == 0
+    assert source.runner("backup-diff", str(one), str(two), config=config).code == 0
+    source.execute('DELETE FROM "Child"')
+    assert source.runner("restore", str(one), config=config).code == 0
+    assert source.scalar('SELECT count(*) FROM "Child"') == 2
+
+    damaged = bytearray(one.read_bytes())
+    damaged[len(damaged) // 2] ^= 0x01
+    one.write_bytes(bytes(damaged))
+    refused = source.runner("backup-verify", str(one), config=config)
+    assert refused.code == 3 and f"{one}/" in refused.text, refused.text
+    one.write_bytes(bytes(damaged[:1000]))
+    refused = source.runner("restore", str(one), config=config)
+    assert refused.code == 1 and "not a readable backup archive" in refused.text, refused.text
