@@ -55,7 +55,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="development, staging or production (default: $PGRENAME_PROFILE, else the config's)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands = {name: sub.add_parser(name, help=text, description=text) for name, text in COMMANDS.items()}
-    for name in ("plan", "status", "backups", "backup-diff"):
+    for name in ("plan", "status", "backups", "backup", "backup-verify", "backup-diff", "restore"):
         commands[name].add_argument("--json", dest="as_json", action="store_true",
                                     help="machine-readable output on stdout")
     for name in ("migrate", "rollback", "contract", "restore-backup", "restore"):

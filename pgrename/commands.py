@@ -437,7 +437,7 @@ def cmd_rehearse(ctx: Context, with_data: bool = False) -> int:
 
 
 def cmd_backup(ctx: Context, directory: Path | None = None, scope: str | None = None,
-               data_only: bool = False, archive: bool = False) -> int:
+               data_only: bool = False, archive: bool = False, as_json: bool = False) -> int:
     """Every table's rows (or one tenant's, or within limits), FK-ordered, deterministic, with a
     verified manifest."""
     directory = directory or backup.BACKUP_DIR / f"{ctx.conn.info.dbname}-{time.strftime('%Y%m%d-%H%M%S')}-data"
@@ -458,20 +458,29 @@ def cmd_backup(ctx: Context, directory: Path | None = None, scope: str | None = 
     except psycopg.Error as error:
         raise Failure(f"backup failed: {str(error).strip()}; no backup was written", EXIT_STATEMENT_FAILED) from None
     present = len(data.tables_in_order(ctx.conn, [ctx.config.schema], []))
+    rows = sum(t["rows"] for t in manifest["tables"])
     log.info("backed up %d of %d tables, %d rows; manifest verified: %s", len(manifest["tables"]), present,
-             sum(t["rows"] for t in manifest["tables"]), directory if archive else directory / data.MANIFEST)
+             rows, directory if archive else directory / data.MANIFEST)
+    if as_json:
+        print(json.dumps({"path": str(directory), "tables": len(manifest["tables"]), "tables_present": present,
+                          "rows": rows, "scope": manifest["scope"], "schema": manifest["schema"] is not None}))
     return EXIT_OK
 
 
-def cmd_backup_verify(ctx: Context, directory: Path) -> int:
+def cmd_backup_verify(ctx: Context, directory: Path, as_json: bool = False) -> int:
     """Manifest, files, checksums and row counts, without touching a database."""
     try:
         with data.opened(directory) as unpacked:
             manifest = data.verify(unpacked)
     except data.DataBackupError as error:
         raise Failure(f"backup-verify: {error}", EXIT_CHECK_FAILED) from None
+    rows = sum(t["rows"] for t in manifest["tables"])
     log.info("verified %s: %d tables, %d rows, every checksum and row count as the manifest says", directory,
-             len(manifest["tables"]), sum(t["rows"] for t in manifest["tables"]))
+             len(manifest["tables"]), rows)
+    if as_json:
+        print(json.dumps({"path": str(directory), "verified": True, "tables": len(manifest["tables"]), "rows": rows,
+                          **{key: manifest.get(key) for key in ("format_version", "tool_version", "database",
+                                                                 "taken_at", "scope")}}))
     return EXIT_OK
 
 
@@ -509,7 +518,8 @@ def cmd_backup_diff(ctx: Context, a: Path, b: Path, as_json: bool = False, keys:
 
 
 def cmd_restore(ctx: Context, directory: Path, mode: str = "clean", continue_on_error: bool = False,
-                errors: Path | None = None, with_schema: bool = False, approved: str | None = None) -> int:
+                errors: Path | None = None, with_schema: bool = False, approved: str | None = None,
+                as_json: bool = False) -> int:
     """A verified data backup into this database, parents first, in one transaction."""
     log.info("restore %s into %s, mode %s (one transaction%s):", directory, ctx.conn.info.dbname, mode,
              ", rows that fail are set aside" if continue_on_error else "")
@@ -523,13 +533,17 @@ def cmd_restore(ctx: Context, directory: Path, mode: str = "clean", continue_on_
         raise Failure(f"restore failed: {str(error).strip()}; the transaction was rolled back, nothing was changed",
                       EXIT_STATEMENT_FAILED) from None
     tables = restored.manifest["tables"]
-    log.info("restored %d tables, %d rows; sequences moved past the restored values", len(tables),
-             sum(t["rows"] for t in tables) - len(restored.rejected))
-    if not restored.rejected:
-        return EXIT_OK
-    errors = errors or LOG_DIR / f"restore-errors-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
-    errors.parent.mkdir(parents=True, exist_ok=True)
-    errors.write_text("".join(json.dumps(row, sort_keys=True, ensure_ascii=False) + "\n" for row in restored.rejected))
-    log.warning("%d rows were rejected and the rest committed; each rejected row and its error: %s",
-                len(restored.rejected), errors)
-    return EXIT_CHECK_FAILED
+    rows = sum(t["rows"] for t in tables) - len(restored.rejected)
+    log.info("restored %d tables, %d rows; sequences moved past the restored values", len(tables), rows)
+    if restored.rejected:
+        errors = errors or LOG_DIR / f"restore-errors-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
+        errors.parent.mkdir(parents=True, exist_ok=True)
+        errors.write_text("".join(json.dumps(row, sort_keys=True, ensure_ascii=False) + "\n"
+                                  for row in restored.rejected))
+        log.warning("%d rows were rejected and the rest committed; each rejected row and its error: %s",
+                    len(restored.rejected), errors)
+    if as_json:
+        print(json.dumps({"path": str(directory), "database": ctx.conn.info.dbname, "mode": mode,
+                          "tables": len(tables), "rows": rows, "rejected": len(restored.rejected),
+                          "errors_file": str(errors) if restored.rejected else None}))
+    return EXIT_CHECK_FAILED if restored.rejected else EXIT_OK

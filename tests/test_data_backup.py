@@ -158,6 +158,9 @@ def test_backup_verify_needs_no_database(source, tmp_path):
                            url="postgresql://nobody@127.0.0.1:1/nowhere")
     assert result.code == 0, result.text
     assert "every checksum and row count as the manifest says" in result.out
+    as_json = source.runner("backup-verify", str(tmp_path / "b"), "--json", config=config)
+    report = json.loads(as_json.out)
+    assert report["verified"] and report["tables"] == 7 and report["rows"] == 15 and report["format_version"] == 1
 
 
 def test_restore_into_a_database_without_the_schema_says_so(source, cluster, tmp_path):
@@ -218,8 +221,11 @@ def test_continue_on_error_sets_bad_rows_aside_with_their_reason(source, restore
 
     errors = tmp_path / "errors.jsonl"
     lenient = source.runner("restore", str(tmp_path / "b"), "--mode", "append", "--continue-on-error",
-                            "--errors", str(errors), config=config, url=restore_target.url)
+                            "--errors", str(errors), "--json", config=config, url=restore_target.url)
     assert lenient.code == 3, lenient.text
+    assert json.loads(lenient.out) == {"path": str(tmp_path / "b"), "database": restore_target.name,
+                                       "mode": "append", "tables": 7, "rows": 12, "rejected": 3,
+                                       "errors_file": str(errors)}
     rejected = [json.loads(line) for line in errors.read_text().splitlines()]
     reasons = {(r["table_name"], r["sqlstate"]) for r in rejected}
     # Kind 2 fails the check; Child 2 then has no parent; Pair (1, 'b') clashes on value.
@@ -277,8 +283,10 @@ def test_identity_columns_restore_in_every_mode_and_continue_past_the_restored_v
 def test_an_archive_is_deterministic_verified_compared_and_restored(source, tmp_path):
     config = source.write_config({}, backup_exclude=["Snapshot_*"])
     for name in ("one", "two"):
-        taken = source.runner("backup", "--to", str(tmp_path / name), "--archive", config=config)
+        taken = source.runner("backup", "--to", str(tmp_path / name), "--archive", "--json", config=config)
         assert taken.code == 0, taken.text
+        assert json.loads(taken.out) == {"path": str(tmp_path / f"{name}.tar"), "tables": 7, "tables_present": 8,
+                                         "rows": 15, "scope": None, "schema": True}
         assert not (tmp_path / name).exists()
     one, two = tmp_path / "one.tar", tmp_path / "two.tar"
     assert one.read_bytes() == two.read_bytes()
