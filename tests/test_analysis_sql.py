@@ -72,3 +72,23 @@ def test_column_rule_renames_columns_and_views_keep_the_old_names(demo_db):
                                        " AND attnum > 0")} == {"id", "user_id", "name", "created_at"}
     assert demo_db.scalar('SELECT "userId" FROM "AssistantFolder" WHERE id = \'fld_000001\'') == "usr_000001"
     assert demo_db.runner("rollback", config=config).code == 0
+
+
+def test_restore_queries_run_as_is_in_psql(empty_db):
+    empty_db.execute('''CREATE TABLE "Team" (id int PRIMARY KEY, captain int);
+                        CREATE TABLE "Player" (id int PRIMARY KEY, team int REFERENCES "Team");
+                        ALTER TABLE "Team" ADD FOREIGN KEY (captain) REFERENCES "Player"''')
+    restore = PROJECT_DIR / "sql" / "restore"
+    order = """SET pgrename.restored_tables = '["public.\\"Team\\"", "public.\\"Player\\""]'"""
+    late = psql(empty_db.url, "-At", "-F", "\t", "-c", order, "-f", str(restore / "late_bound_foreign_keys.sql"))
+    assert late.stdout.splitlines() == ["public\tTeam\tTeam_captain_fkey\t{captain}\tt\tf\tf"]
+
+    # One good row and one whose captain does not exist: the bad one is set aside with its error.
+    done = psql(empty_db.url, "--single-transaction", "-At", "-F", "\t",
+                "-c", "CREATE TEMPORARY TABLE staged (id int, captain int); INSERT INTO staged VALUES (1, NULL), (2, 99)",
+                "-f", str(restore / "row_by_row.sql"),
+                "-c", """SELECT pg_temp.pgrename_row_by_row('public."Team"', 'staged',
+                                'INSERT INTO "Team" SELECT * FROM staged AS s WHERE s.ctid = $1')""",
+                "-c", "SELECT table_name, row_data, sqlstate FROM pgrename_restore_error")
+    assert done.stdout.split("\n")[:2] == ["1", 'public."Team"\t{"id": 2, "captain": 99}\t23503']
+    assert empty_db.query('SELECT id FROM "Team"') == [(1,)]

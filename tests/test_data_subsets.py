@@ -3,6 +3,7 @@ subset restores into an empty database with every foreign key enforced."""
 import json
 
 import pytest
+from conftest import psql
 
 SCHEMA = '''
 CREATE TABLE "Country" (code text PRIMARY KEY);
@@ -73,8 +74,12 @@ def test_scope_takes_the_tenant_its_children_and_the_parents_they_need(shop, res
                                                                                            (1001, 1)]
     assert rows_of(restore_target, "AuditLog") == []  # not linked to the tenant
     assert manifest["scope"] == '"Business".id = 42'
-    # The rendered selection stays with the backup, for a reviewer and for psql.
-    assert 'WHERE "Business".id = 42;' in (tmp_path / "b" / "choose_rows.sql").read_text()
+    # The rendered selection stays with the backup, for a reviewer, and runs as is in psql.
+    kept = tmp_path / "b" / "choose_rows.sql"
+    assert 'WHERE "Business".id = 42;' in kept.read_text()
+    chosen = psql(shop.url, "-At", "-c", "BEGIN ISOLATION LEVEL REPEATABLE READ", "-f", str(kept),
+                  "-c", "SELECT count(*) FROM pgrename_backup_row", "-c", "ROLLBACK")
+    assert chosen.stdout.splitlines()[-1] == str(1 + 10 + 4)  # the root, the rows below, the parents
     assert "rows added below the root: 10" in taken.out and "parent rows added: 4" in taken.out
 
 
