@@ -448,11 +448,10 @@ def cmd_backup(ctx: Context, directory: Path | None = None, scope: str | None = 
         manifest = data.backup(ctx.conn, directory, [ctx.config.schema], ctx.config.backup_exclude,
                                data.Scope.parse(scope) if scope else None, ctx.config.backup_limits,
                                None if data_only else ctx.conninfo)
-        data.verify(directory)
         if archive:
             directory = data.pack(directory)
-            with data.opened(directory) as unpacked:
-                data.verify(unpacked)
+        with data.opened(directory) as unpacked:
+            data.verify(unpacked)  # what was written, read back as restore will read it
     except data.DataBackupError as error:
         raise Failure(f"backup: {error}", EXIT_STATEMENT_FAILED) from None
     except psycopg.Error as error:

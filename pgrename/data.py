@@ -308,8 +308,7 @@ def diff(a: Path, b: Path) -> dict:
     tables = [_table_diff(a, old_tables[name], b, new_tables[name]) for name in old_tables
               if name in new_tables and (old_tables[name]["sha256"] != new_tables[name]["sha256"]
                                          or old_tables[name]["columns"] != new_tables[name]["columns"])]
-    return {"a": str(a), "b": str(b),
-            "only_in_a": [".".join(name) for name in old_tables if name not in new_tables],
+    return {"only_in_a": [".".join(name) for name in old_tables if name not in new_tables],
             "only_in_b": [".".join(name) for name in new_tables if name not in old_tables],
             "schema_differs": (old.get("schema") or {}).get("sha256") != (new.get("schema") or {}).get("sha256"),
             "tables": tables}
