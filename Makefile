@@ -9,7 +9,7 @@ APPROVAL := $(if $(APPROVE),--approve $(APPROVE))
 DEMO_DB  := pgrename_demo
 
 .DEFAULT_GOAL := help
-.PHONY: help install postgres db db-stop demo demo-load analyze plan dry-run migrate verify rollback contract rehearse backup backup-verify backup-diff restore backups restore-backup status psql test bench clean
+.PHONY: help install postgres db db-stop demo demo-load analyze plan dry-run migrate verify rollback contract rehearse backup backup-verify backup-diff restore dumps restore-dump backups restore-backup status schema-upgrade psql test bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -86,14 +86,23 @@ backup-diff: install ## which tables and keys differ between two data backups A=
 restore: install ## restore a data backup FROM=dir, MODE=clean|append|upsert, into DATABASE_URL (or TARGET=url); SCHEMA=1, CONTINUE_ON_ERROR=1
 	@$(RUNNER) $(if $(TARGET),--database-url $(TARGET)) restore $(FROM) $(if $(MODE),--mode $(MODE)) $(if $(SCHEMA),--schema) $(if $(CONTINUE_ON_ERROR),--continue-on-error) $(APPROVAL)
 
-backups: install ## list the backups taken before migrations
-	@$(RUNNER) backups
+dumps: install ## list the pg_dump backups a profile took before migrations
+	@$(RUNNER) dumps
 
-restore-backup: install ## restore FILE=backups/... into a new database (INTO_ORIGINAL=1 over this one, with approval)
+restore-dump: install ## restore a pg_dump FILE=backups/....dump into a new database (INTO_ORIGINAL=1 over this one, with approval)
+	@$(RUNNER) restore-dump $(FILE) $(if $(INTO_ORIGINAL),--into-original) $(APPROVAL)
+
+# The old names of dumps and restore-dump, kept for one release; runner.py says so when used.
+backups: install
+	@$(RUNNER) backups
+restore-backup: install
 	@$(RUNNER) restore-backup $(FILE) $(if $(INTO_ORIGINAL),--into-original) $(APPROVAL)
 
-status: install ## applied migrations and the audit trail
+status: install ## pgrename's own schema version, applied migrations and the audit trail
 	@$(RUNNER) status
+
+schema-upgrade: install ## install or upgrade pgrename's own schema (sql/install/) to this release's version
+	@$(RUNNER) schema-upgrade
 
 psql: install ## a psql session on the configured database (the embedded one by default)
 	@if [ -n "$$DATABASE_URL" ]; then exec psql "$$DATABASE_URL"; \

@@ -7,9 +7,7 @@ from pathlib import Path
 
 import yaml
 
-
-class ConfigError(Exception):
-    """The config file is unreadable or says something pgrename cannot do."""
+from .errors import ConfigError
 
 
 KEYS = {

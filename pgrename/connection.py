@@ -10,12 +10,9 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from . import embedded
+from .errors import ConnectionFailed
 
 LIBPQ_TARGET_VARIABLES = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE")
-
-
-class ConnectionFailed(Exception):
-    """The database could not be reached; the message never carries the password."""
 
 
 def target_conninfo(database_url: str | None = None) -> str:

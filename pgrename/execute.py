@@ -1,13 +1,6 @@
 """Running rendered SQL: one transaction, statement by statement, lock waits retried, failures
-classified, reported with the sessions in the way, and recorded in the audit trail.
-
-Exit codes (documented in the README):
-    0 done, or nothing to do          5 the database cannot be reached
-    1 a statement or backup failed    6 analyze found conflicts
-    2 bad config, usage, no approval  7 analyze found sessions that would block the migration
-    3 a check failed                  8 a hook or health check failed
-    4 a lock was not granted within lock_timeout
-"""
+classified (by SQLSTATE: pgrename's own are checks), reported with the sessions in the way, and
+recorded in the audit trail. The exit codes are errors.py's."""
 from __future__ import annotations
 
 import logging
@@ -23,23 +16,13 @@ from psycopg.types.json import Jsonb
 
 from . import plan as plans
 from .config import Config, seconds
-from .render import PROJECT_DIR, Part, statements
+from .errors import EXIT_CHECK_FAILED, EXIT_LOCK_TIMEOUT, EXIT_STATEMENT_FAILED, Failure, is_pgrename_check
+from .render import PROJECT_DIR, Part, Script, statements
 
 LOG_DIR = Path(os.environ.get("PGRENAME_LOG_DIR", PROJECT_DIR / "logs"))
-
-(EXIT_OK, EXIT_STATEMENT_FAILED, EXIT_USAGE, EXIT_CHECK_FAILED, EXIT_LOCK_TIMEOUT, EXIT_CONNECTION,
- EXIT_CONFLICTS, EXIT_BLOCKERS, EXIT_HOOK_FAILED) = range(9)
 BLOCKERS_QUERY = PROJECT_DIR / "sql" / "analysis" / "blockers.sql"
 
 log = logging.getLogger("pgrename")
-
-
-class Failure(Exception):
-    """A command that could not do its work: what to tell the DBA, and the exit code."""
-
-    def __init__(self, message: str, exit_code: int):
-        super().__init__(message)
-        self.exit_code = exit_code
 
 
 class StepFailed(Exception):
@@ -49,7 +32,7 @@ class StepFailed(Exception):
 
     @property
     def is_check(self) -> bool:
-        return (self.error.diag.message_primary or "").startswith("pgrename")
+        return is_pgrename_check(self.error.sqlstate)
 
     @property
     def is_lock_timeout(self) -> bool:
@@ -79,8 +62,8 @@ class StepFailed(Exception):
 
 @dataclass
 class Context:
-    config: Config
-    conn: psycopg.Connection
+    config: Config | None          # None for the commands that need no config
+    conn: psycopg.Connection | None  # None for the commands that need no database
     target: str    # the connection, described without its password
     conninfo: str  # for pg_dump and pg_restore; never printed
 
@@ -126,9 +109,6 @@ def record(conn: psycopg.Connection, event: str, migration: str, sql_checksum: s
     """An audit row in a transaction of its own: kept even though the work it reports rolled back."""
     try:
         with conn.transaction():
-            if conn.execute("SELECT to_regclass('pgrename.audit')").fetchone()[0] is None:
-                for statement in statements((PROJECT_DIR / plans.BOOTSTRAP).read_text()):
-                    conn.execute(statement)
             conn.execute("INSERT INTO pgrename.audit (event, migration, sql_checksum, details)"
                          " VALUES (%s, %s, %s, %s)", (event, migration, sql_checksum, Jsonb(details)))
     except psycopg.Error as error:
@@ -155,8 +135,8 @@ def terminate_old_blockers(ctx: Context, held_by: list[dict]) -> None:
                     ", ".join(map(str, ended)), ctx.config.terminate_blockers_after)
 
 
-def apply(ctx: Context, parts: list[Part], failed_event: str, sql_checksum: str) -> None:
-    """Run the parts in one transaction. When a lock is not granted within lock_timeout the
+def apply(ctx: Context, script: Script, failed_event: str) -> None:
+    """Run the script in one transaction. When a lock is not granted within lock_timeout the
     transaction rolls back (nothing changed, nobody kept waiting behind it); then wait, doubling
     the wait each time, and try again, lock_retries times at most."""
     wait = seconds(ctx.config.retry_wait)
@@ -164,11 +144,11 @@ def apply(ctx: Context, parts: list[Part], failed_event: str, sql_checksum: str)
     for attempt in range(1, attempts + 1):
         try:
             with ctx.conn.transaction():
-                run(ctx.conn, parts)
+                run(ctx.conn, script.runnable())
             return
         except StepFailed as failed:
             if not failed.is_lock_timeout or attempt == attempts:
-                raise fail(ctx, failed, failed_event, sql_checksum, attempts=attempt) from None
+                raise fail(ctx, failed, failed_event, script.sha256, attempts=attempt) from None
             held_by = blockers(ctx.conn, ctx.config)
             log.warning("attempt %d of %d: a lock was not granted within lock_timeout (%s); rolled back, "
                         "nothing changed. Sessions holding locks on the tables:\n%s\ntrying again in %.1f s",

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg.rows import dict_row
 
+from . import own_schema, run_lock
 from .config import Config, seconds
-from .render import PROJECT_DIR, Part, checksum, render, steps
+from .render import PROJECT_DIR, Part, Script, render, steps
 
 RENAME_PLAN_QUERY = PROJECT_DIR / "sql" / "analysis" / "rename_plan.sql"
-BOOTSTRAP = "sql/audit/bootstrap.sql"
 
 
 @dataclass
@@ -36,7 +36,8 @@ class Plan:
     def context(self, **extra) -> dict:
         return dict(migration=self.migration, schema=self.schema, lock_timeout=self.lock_timeout,
                     lock_wait_ms=round(seconds(self.lock_timeout) * 1000), statement_timeout=self.statement_timeout,
-                    renames=self.renames, left_alone=self.left_alone, additions=self.additions, **extra)
+                    renames=self.renames, left_alone=self.left_alone, additions=self.additions,
+                    run_lock=run_lock.KEY, schema_version=own_schema.REQUIRED_VERSION, **extra)
 
 
 def use_settings(conn: psycopg.Connection, schema: str, rename_map: dict[str, str] | None,
@@ -119,40 +120,41 @@ def from_history(conn: psycopg.Connection, config: Config, schema: str) -> Plan:
                 additions=added)
 
 
-def migrate_script(plan: Plan) -> list[Part]:
-    changes = [render(template, plan.context()) for template in steps("sql")]
-    context = plan.context(checksum=checksum(changes), direction="migrate")
-    return [
+def migrate_script(plan: Plan) -> Script:
+    context = plan.context(direction="migrate")
+    return Script((
         render("sql/header.sql.j2", context),
+        render("sql/run_lock.sql.j2", context),
+        render("sql/audit/own_schema_version.sql.j2", context),
         render("sql/verify/preflight.sql.j2", context),
         render("sql/lock_tables.sql.j2", context),
-        Part(BOOTSTRAP, (PROJECT_DIR / BOOTSTRAP).read_text()),
         render("sql/audit/migration_start.sql.j2", context),
-        *changes,
+        *(render(template, context) for template in steps("sql")),
         render("sql/verify/postcheck.sql.j2", context),
         render("sql/audit/migration_complete.sql.j2", context),
-    ]
+    ))
 
 
-def rollback_script(plan: Plan) -> list[Part]:
-    changes = [render(template, plan.context()) for template in reversed(steps("rollback"))]
-    context = plan.context(checksum=checksum(changes))
-    return [
+def rollback_script(plan: Plan) -> Script:
+    context = plan.context()
+    return Script((
         render("rollback/header.sql.j2", context),
+        render("sql/run_lock.sql.j2", context),
+        render("sql/audit/own_schema_version.sql.j2", context),
         render("rollback/verify/preflight.sql.j2", context),
         render("rollback/lock_tables.sql.j2", context),
         render("rollback/audit/rollback_start.sql.j2", context),
-        *changes,
+        *(render(template, context) for template in reversed(steps("rollback"))),
         render("rollback/verify/postcheck.sql.j2", context),
         render("rollback/audit/rollback_complete.sql.j2", context),
-    ]
+    ))
 
 
-def validate_script(plan: Plan) -> list[Part]:
+def validate_script(plan: Plan) -> Script | None:
     """After the commit: validate the foreign keys the migration added NOT VALID (none: nothing)."""
     if not any(a["kind"] == "constraint" for a in plan.additions):
-        return []
-    return [render("sql/verify/validate_foreign_keys.sql.j2", plan.context())]
+        return None
+    return Script((render("sql/verify/validate_foreign_keys.sql.j2", plan.context()),))
 
 
 def verify_script(plan: Plan, status: str) -> list[Part]:

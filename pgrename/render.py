@@ -13,12 +13,10 @@ from pathlib import Path
 import jinja2
 import sqlparse
 
+from .errors import RenderError
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-class RenderError(Exception):
-    pass
 
 
 def ident(name: str) -> str:
@@ -55,6 +53,11 @@ def oneline(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
 
 
+def replace_words(text: str, **words: str) -> str:
+    """SQL of sql/kinds.sql.j2 with its one-letter placeholders (t, n, s, o, c) replaced by expressions."""
+    return re.sub(r"\b([a-z])\b", lambda m: words.get(m.group(1), m.group(1)), text)
+
+
 _environment = jinja2.Environment(
     loader=jinja2.FileSystemLoader(str(PROJECT_DIR)),
     undefined=jinja2.StrictUndefined,
@@ -63,7 +66,13 @@ _environment = jinja2.Environment(
     keep_trailing_newline=True,
     autoescape=False,
 )
-_environment.filters.update(ident=ident, literal=literal, oneline=oneline, sql_type=sql_type)
+_environment.filters.update(ident=ident, literal=literal, oneline=oneline, sql_type=sql_type,
+                            replace_words=replace_words)
+
+
+def template_module(template: str) -> object:
+    """The names a template sets ({% set %}) and its macros, for Python to read."""
+    return _environment.get_template(template).module
 
 
 def format_sql(text: str) -> str:
@@ -104,14 +113,43 @@ def render_text(template: str, context: dict) -> str:
         raise RenderError(f"{template}: {error.message}") from None
 
 
-def checksum(parts: list[Part]) -> str:
-    return hashlib.sha256("".join(part.sql for part in parts).encode()).hexdigest()
+@dataclass(frozen=True)
+class Script:
+    """Parts as the one file a DBA reviews in build/: two lines of seal, then each part under a
+    banner naming its template. The seal gives the SHA-256 of every byte after it, and sets it for
+    the transaction, where the audit and history rows read it: what they record is the file."""
+    parts: tuple[Part, ...]
+
+    @property
+    def body(self) -> str:
+        return "\n".join(f"-- ==== {part.template}\n{part.sql}" for part in self.parts)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.body.encode()).hexdigest()
+
+    @property
+    def seal(self) -> Part:
+        return Part("seal", f"-- pgrename script, sha256 {self.sha256} of every line after these two"
+                            " (tail -n +3 FILE | sha256sum)\n"
+                            f"SELECT set_config('pgrename.script_sha256', '{self.sha256}', true);\n")
+
+    @property
+    def text(self) -> str:
+        return self.seal.sql + self.body
+
+    def runnable(self) -> list[Part]:
+        """What the runner executes, statement for statement the file's."""
+        return [self.seal, *self.parts]
 
 
-def script(parts: list[Part]) -> str:
-    """The parts as one file, each under a banner naming its template."""
-    sections = [f"-- ==== {part.template}\n{part.sql}" for part in parts]
-    return "\n".join(sections)
+def sealed_sha256(text: str) -> tuple[str | None, str]:
+    """Of a script file's text: the SHA-256 its seal states (None: no seal), and the one its bytes after
+    the seal have."""
+    lines = text.split("\n", 2)
+    match = re.match(r"-- pgrename script, sha256 ([0-9a-f]{64}) ", lines[0])
+    body = lines[2] if len(lines) == 3 else ""
+    return (match.group(1) if match else None), hashlib.sha256(body.encode()).hexdigest()
 
 
 def steps(folder: str) -> list[str]:

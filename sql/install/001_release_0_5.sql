@@ -1,8 +1,24 @@
--- pgrename's own schema: the audit trail, the history of applied migrations, and what each
--- migration renamed (by OID, so that verify and rollback work from facts, not from config).
--- Idempotent: every run starts with it; it never drops or alters what is there.
+-- pgrename's own schema, version 1: exactly what release 0.5 created at every run (the audit trail,
+-- the history of applied migrations, what each migration renamed and added, by OID, and the schema
+-- fingerprint). A database that release 0.5 set up has all of it: IF NOT EXISTS adopts it as it is,
+-- rows included. Later versions change it only through the numbered scripts after this one.
+--
+-- The runner applies what is pending (make schema-upgrade, or any command that writes). By hand:
+--   psql -v ON_ERROR_STOP=1 --single-transaction -f sql/install/001_release_0_5.sql
 
--- Every run after the first would say "already exists, skipping" for each object: not news.
+-- Run once: a database at version 1 or later has all of this already.
+DO $version$
+BEGIN
+    IF to_regclass('pgrename.schema_version') IS NOT NULL THEN
+        IF EXISTS (SELECT FROM pgrename.schema_version WHERE version >= 1) THEN
+            RAISE EXCEPTION 'pgrename: its own schema is at version 1 or later already; nothing to install'
+                USING ERRCODE = 'PGR04';
+        END IF;
+    END IF;
+END
+$version$;
+
+-- On a database release 0.5 set up, each object would say "already exists, skipping": not news.
 SET LOCAL client_min_messages = warning;
 
 CREATE SCHEMA IF NOT EXISTS pgrename;
@@ -122,5 +138,15 @@ BEGIN
     END IF;
 END
 $bootstrap$;
+
+-- Which of the numbered scripts of sql/install/ have run here: the version is the highest.
+CREATE TABLE pgrename.schema_version (
+    version integer PRIMARY KEY,
+    script text NOT NULL,
+    installed_at timestamptz NOT NULL DEFAULT now(),
+    installed_by text NOT NULL DEFAULT current_user
+);
+
+INSERT INTO pgrename.schema_version (version, script) VALUES (1, 'sql/install/001_release_0_5.sql');
 
 RESET client_min_messages;

@@ -1,0 +1,238 @@
+"""pgrename: rename PostgreSQL tables and every object named after them, safely and reversibly.
+
+The work is done by the SQL files in sql/ and rollback/; this runner renders them, runs them in
+one transaction, and reports. The database is DATABASE_URL, else libpq's PG* variables, else
+the embedded one of `make db`.
+
+Every command is declared once, below: its name, help, options, and whether it needs a config, a
+database, and the run lock (the commands that write: one at a time per database, pgrename's own
+schema brought to its version first).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+
+from . import own_schema, run_lock
+from .commands import analysis, data_backups, dumps, renaming
+from .commands import own_schema as own_schema_commands
+from .config import load_config
+from .connection import connect, describe, scrub, target_conninfo
+from .errors import EXIT_CONNECTION, EXIT_INTERRUPTED, Failure
+from .execute import LOG_DIR, Context
+from .render import PROJECT_DIR
+
+DEFAULT_CONFIG = PROJECT_DIR / "config.yaml"
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option of a command: argparse's flags and settings; dest names the handler's parameter."""
+    flags: tuple[str, ...]
+    settings: dict
+
+    @property
+    def dest(self) -> str:
+        return self.settings.get("dest") or self.flags[0].lstrip("-").replace("-", "_")
+
+
+def option(*flags: str, **settings) -> Option:
+    return Option(flags, settings)
+
+
+JSON = option("--json", dest="as_json", action="store_true", help="machine-readable output on stdout")
+APPROVE = option("--approve", dest="approved", metavar="DBNAME", help="approval without a terminal: the database's name")
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    handler: Callable[..., int]
+    options: tuple[Option, ...] = ()
+    needs_config: bool = True
+    needs_database: bool = True
+    writes: bool = False           # takes the run lock first
+    own_schema: bool = False       # and brings pgrename's own schema to its version
+    old_names: tuple[str, ...] = field(default=())  # still accepted, with a note, for one release
+
+
+COMMANDS = (
+    Command("analyze", "read-only report: tables, conflicts, dependencies, volume, blockers, plan preview",
+            analysis.cmd_analyze, (
+                option("--format", dest="output", choices=["text", "json", "markdown"], default="text",
+                       help="text for people, json for machines, markdown for a change request"),
+                option("--exact", action="store_true", help="exact row counts (reads every row)"),
+                option("--write-config", type=Path, metavar="FILE",
+                       help="also write a starter config from the live database (never overwrites)"))),
+    Command("plan", "render build/migrate.sql and build/rollback.sql and run the read-only preflight",
+            renaming.cmd_plan, (JSON,)),
+    Command("dry-run", "run the whole migration in a transaction, report, then roll it back",
+            renaming.cmd_dry_run, writes=True, own_schema=True),
+    Command("migrate", "apply the migration in one transaction (does nothing if already applied)",
+            renaming.cmd_migrate, (
+                APPROVE,
+                option("--apply", dest="apply_now", action="store_true",
+                       help="apply even where the profile dry-runs by default")), writes=True, own_schema=True),
+    Command("verify", "prove the database matches what the migration (or its rollback) recorded",
+            renaming.cmd_verify, (
+                option("--contract", type=Path, metavar="FILE",
+                       help="also check the database against this Prisma schema (default: config's)"),
+                option("--script", type=Path, metavar="FILE",
+                       help="also check that this migrate script (e.g. build/migrate.sql) is the one applied"))),
+    Command("rollback", "undo the applied migration and prove the schema is back as it was",
+            renaming.cmd_rollback, (APPROVE,), writes=True, own_schema=True),
+    Command("contract", "drop the compatibility views once every client uses the new names (--undo: bring them back)",
+            renaming.cmd_contract, (
+                APPROVE, option("--undo", action="store_true", help="re-create the views a contract dropped")),
+            writes=True, own_schema=True),
+    Command("rehearse", "migrate, verify, roll back and verify on a scratch copy of the database, then drop it",
+            renaming.cmd_rehearse, (
+                option("--with-data", action="store_true", help="copy the rows too, not only the schema"),)),
+    Command("status", "pgrename's own schema version, the applied migrations and the audit trail",
+            own_schema_commands.cmd_status, (JSON,), needs_config=False),
+    Command("schema-upgrade", "install or upgrade pgrename's own schema (sql/install/) to this release's version",
+            own_schema_commands.cmd_schema_upgrade, needs_config=False, writes=True, own_schema=True),
+    Command("dumps", "list the pg_dump backups taken before migrations", dumps.cmd_dumps, (JSON,),
+            needs_config=False, needs_database=False, old_names=("backups",)),
+    Command("restore-dump", "restore a pg_dump backup into a new database (or over this one, with approval)",
+            dumps.cmd_restore_dump, (
+                option("path", type=Path, metavar="FILE", help="a dump from backups/"),
+                option("--into-original", action="store_true",
+                       help="restore over this database instead of into a new one"), APPROVE),
+            writes=True, old_names=("restore-backup",)),
+    Command("backup", "back up every table's rows with COPY: FK-ordered, deterministic, checksummed",
+            data_backups.cmd_backup, (
+                JSON,
+                option("--to", dest="directory", type=Path, metavar="DIR",
+                       help="where to write it (default: backups/<db>-<time>-data); never overwritten"),
+                option("--scope", metavar="CONDITION",
+                       help="one tenant's rows: a condition on a table, e.g. '\"Business\".id = 42'; "
+                            "its children and the parents they need come along"),
+                option("--archive", dest="archived", action="store_true",
+                       help="pack the backup into one tar file (DIR.tar) instead of a directory"),
+                option("--data-only", action="store_true",
+                       help="leave out the schema (pg_dump --schema-only), which is kept by default"))),
+    Command("backup-verify", "check a data backup's manifest, files, checksums and row counts (no database needed)",
+            data_backups.cmd_backup_verify, (
+                JSON, option("directory", type=Path, metavar="DIR",
+                             help="a data backup: its directory, or its .tar archive")),
+            needs_config=False, needs_database=False),
+    Command("backup-diff", "which tables and keys differ between two data backups (no database needed)",
+            data_backups.cmd_backup_diff, (
+                JSON,
+                option("a", type=Path, metavar="A", help="a data backup directory"),
+                option("b", type=Path, metavar="B", help="another, compared with A"),
+                option("--keys", type=int, default=10, metavar="N",
+                       help="keys listed per table and kind of change (default 10; --json lists all)")),
+            needs_config=False, needs_database=False),
+    Command("restore", "restore a data backup into this database: clean, append or upsert, in one transaction",
+            data_backups.cmd_restore, (
+                JSON, APPROVE,
+                option("directory", type=Path, metavar="DIR", help="a data backup: its directory, or its .tar archive"),
+                option("--mode", choices=["clean", "append", "upsert"], default="clean",
+                       help="clean: empty the tables first; append: keep existing keys; upsert: overwrite them"),
+                option("--schema", dest="with_schema", action="store_true",
+                       help="create the backup's schema first (the target must not have its tables)"),
+                option("--continue-on-error", action="store_true",
+                       help="load the rows that can be, set aside those that fail (exit 3 if any)"),
+                option("--errors", type=Path, metavar="FILE",
+                       help="where rejected rows go, one JSON object a line "
+                            "(default: logs/restore-errors-<time>.jsonl)")),
+            writes=True),
+)
+BY_NAME = {name: command for command in COMMANDS for name in (command.name, *command.old_names)}
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="runner.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", type=Path, default=None, help="the config file (default: config.yaml)")
+    parser.add_argument("--database-url", help="the database (default: $DATABASE_URL, PG* variables, embedded)")
+    parser.add_argument("--profile", default=os.environ.get("PGRENAME_PROFILE") or None,
+                        help="development, staging or production (default: $PGRENAME_PROFILE, else the config's)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        for name in (command.name, *command.old_names):
+            described = command.help if name == command.name else f"old name of {command.name}: {command.help}"
+            subparser = sub.add_parser(name, help=described, description=described)
+            for declared in command.options:
+                subparser.add_argument(*declared.flags, **declared.settings)
+    return parser.parse_args(argv)
+
+
+def setup_logging(command: str, quiet: bool) -> Path:
+    """Everything said goes to the terminal and to logs/<command>-<timestamp>.log."""
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    path = LOG_DIR / f"{command}-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    logger = logging.getLogger("pgrename")
+    logger.setLevel(logging.DEBUG)
+    to_terminal = logging.StreamHandler(sys.stderr if quiet else sys.stdout)
+    to_terminal.setLevel(logging.WARNING if quiet else logging.INFO)
+    to_file = logging.FileHandler(path, encoding="utf-8")
+    to_file.setLevel(logging.DEBUG)
+    to_file.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    logger.handlers[:] = [to_terminal, to_file]
+    return path
+
+
+def run_command(command: Command, args: argparse.Namespace, conninfo: str, log: logging.Logger) -> int:
+    config = None
+    if command.needs_config or args.config is not None:
+        config = load_config(args.config or DEFAULT_CONFIG, args.profile)
+        # The whole configuration goes to the log file only (it holds no password: those stay in
+        # DATABASE_URL or the environment, which are shown without it).
+        log.debug("configuration: %s", json.dumps(dataclasses.asdict(config), default=str))
+    target = describe(conninfo)
+    log.info("pgrename %s:%s database %s", command.name,
+             f" migration {config.migration}, config {config.path}, profile {config.profile.name}," if config else "",
+             target if command.needs_database else "(none needed)")
+    options = {declared.dest: getattr(args, declared.dest) for declared in command.options}
+    if not command.needs_database:
+        return command.handler(Context(config, None, target, conninfo), **options)
+    with connect(conninfo) as conn:
+        if command.writes:
+            run_lock.take(conn, config.lock_timeout if config else "5s", command.name)
+        if command.own_schema:
+            upgraded = own_schema.upgrade(conn)
+            if upgraded:
+                log.info("pgrename's own schema upgraded to version %d (%s)", own_schema.REQUIRED_VERSION,
+                         ", ".join(upgraded))
+        return command.handler(Context(config, conn, target, conninfo), **options)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    command = BY_NAME[args.command]
+    as_json = getattr(args, "as_json", False) or getattr(args, "output", None) == "json"
+    log_path = setup_logging(command.name, quiet=as_json)
+    log = logging.getLogger("pgrename")
+    if args.command != command.name:
+        log.warning("note: `%s` is now `%s` (make %s); the old name goes in the next release",
+                    args.command, command.name, command.name)
+    conninfo = target_conninfo(args.database_url) if command.needs_database else ""
+    try:
+        code = run_command(command, args, conninfo, log)
+    except Failure as failure:
+        log.error("error: %s%s", failure.label, scrub(str(failure), conninfo))
+        code = failure.exit_code
+    except psycopg.Error as error:
+        # The connection broke or the server stopped mid-run: any open transaction rolled back.
+        log.error("error: the database connection failed: %s; an open transaction, if any, was rolled back",
+                  scrub(str(error).strip(), conninfo))
+        code = EXIT_CONNECTION
+    except KeyboardInterrupt:
+        log.error("interrupted: an open transaction, if any, was rolled back")
+        code = EXIT_INTERRUPTED
+    log.info("log: %s", log_path)
+    return code

@@ -1,0 +1,30 @@
+"""analyze: the read-only report before a rename (pgrename/analyze.py gathers it from sql/analysis/)."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from .. import analyze
+from ..errors import EXIT_BLOCKERS, EXIT_CONFLICTS, EXIT_OK, UsageError
+from ..execute import Context
+
+log = logging.getLogger("pgrename")
+
+
+def cmd_analyze(ctx: Context, output: str = "text", exact: bool = False, write_config: Path | None = None) -> int:
+    """The read-only report; exits 6 on conflicts, else 7 on blockers, so a pipeline can gate on it."""
+    report = analyze.collect(ctx.conn, ctx.config, exact)
+    if output == "json":
+        print(analyze.as_json(report))
+    else:
+        log.info("%s", analyze.as_text(report, markdown=output == "markdown").rstrip())
+    if write_config:
+        try:
+            analyze.write_config(write_config, analyze.starter_config(report, ctx.config))
+        except FileExistsError:
+            raise UsageError(f"{write_config} exists already; choose another name (it is never overwritten)") from None
+        log.warning("wrote a starter config to %s: review it, then `runner.py --config %s plan`",
+                    write_config, write_config)
+    if report["summary"]["conflicts"]:
+        return EXIT_CONFLICTS
+    return EXIT_BLOCKERS if report["summary"]["blockers"] else EXIT_OK
