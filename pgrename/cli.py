@@ -102,7 +102,7 @@ COMMANDS = (
     Command("status", "pgrename's own schema version, the applied migrations and the audit trail",
             own_schema_commands.cmd_status, (JSON,), needs_config=False),
     Command("schema-upgrade", "install or upgrade pgrename's own schema (sql/install/) to this release's version",
-            own_schema_commands.cmd_schema_upgrade, needs_config=False, writes=True, own_schema=True),
+            own_schema_commands.cmd_schema_upgrade, needs_config=False, writes=True),
     Command("dumps", "list the pg_dump backups taken before migrations", dumps.cmd_dumps, (JSON,),
             needs_config=False, needs_database=False, old_names=("backups",)),
     Command("restore-dump", "restore a pg_dump backup into a new database (or over this one, with approval)",
@@ -204,10 +204,14 @@ def run_command(command: Command, args: argparse.Namespace, conninfo: str, log: 
         if command.writes:
             run_lock.take(conn, config.lock_timeout if config else "5s", command.name)
         if command.own_schema:
-            upgraded = own_schema.upgrade(conn)
-            if upgraded:
-                log.info("pgrename's own schema upgraded to version %d (%s)", own_schema.REQUIRED_VERSION,
-                         ", ".join(upgraded))
+            try:
+                upgraded = own_schema.upgrade(conn)
+            except own_schema.NotPermitted as refused:
+                log.warning("warning: %s", refused)
+            else:
+                if upgraded:
+                    log.info("pgrename's own schema upgraded to version %d (%s)", own_schema.REQUIRED_VERSION,
+                             ", ".join(upgraded))
         return command.handler(Context(config, conn, target, conninfo), **options)
 
 

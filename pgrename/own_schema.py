@@ -17,6 +17,11 @@ INSTALL_DIR = PROJECT_DIR / "sql" / "install"
 log = logging.getLogger("pgrename")
 
 
+class NotPermitted(Failure):
+    """The role may not create or change pgrename's schema. The command goes on: its script's
+    preflight reports the DBA's problems first, then refuses for want of the schema."""
+
+
 def scripts() -> list[Path]:
     return sorted(INSTALL_DIR.glob("[0-9][0-9][0-9]_*.sql"))
 
@@ -56,6 +61,10 @@ def upgrade(conn: psycopg.Connection) -> list[str]:
             with conn.transaction():
                 run(conn, [Part(str(script.relative_to(PROJECT_DIR)), script.read_text())])
         except StepFailed as failed:
+            if isinstance(failed.error, psycopg.errors.InsufficientPrivilege):
+                raise NotPermitted(f"cannot install pgrename's own schema: {failed.error.diag.message_primary} "
+                                   f"(in {failed.part.template}); a role that may create in this database "
+                                   "can: make schema-upgrade") from None
             raise Failure(f"upgrading pgrename's own schema: {failed.report()}\nthat script was rolled back; "
                           f"the schema stays at version {number(script) - 1}", failed.exit_code()) from None
     return [script.name for script in pending]

@@ -125,8 +125,8 @@ def migrate_script(plan: Plan) -> Script:
     return Script((
         render("sql/header.sql.j2", context),
         render("sql/run_lock.sql.j2", context),
-        render("sql/audit/own_schema_version.sql.j2", context),
         render("sql/verify/preflight.sql.j2", context),
+        render("sql/audit/own_schema_version.sql.j2", context),
         render("sql/lock_tables.sql.j2", context),
         render("sql/audit/migration_start.sql.j2", context),
         *(render(template, context) for template in steps("sql")),
@@ -140,8 +140,8 @@ def rollback_script(plan: Plan) -> Script:
     return Script((
         render("rollback/header.sql.j2", context),
         render("sql/run_lock.sql.j2", context),
-        render("sql/audit/own_schema_version.sql.j2", context),
         render("rollback/verify/preflight.sql.j2", context),
+        render("sql/audit/own_schema_version.sql.j2", context),
         render("rollback/lock_tables.sql.j2", context),
         render("rollback/audit/rollback_start.sql.j2", context),
         *(render(template, context) for template in reversed(steps("rollback"))),

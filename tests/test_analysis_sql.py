@@ -45,7 +45,8 @@ def test_blockers_lists_sessions_holding_locks(demo_db):
 
 
 def test_schema_fingerprint_is_stable_and_sees_changes(demo_db):
-    demo_db.execute((PROJECT_DIR / "sql" / "audit" / "bootstrap.sql").read_text())
+    for script in sorted((PROJECT_DIR / "sql" / "install").glob("[0-9][0-9][0-9]_*.sql")):
+        psql(demo_db.url, "--single-transaction", "-f", str(script))
     first = demo_db.scalar("SELECT pgrename.schema_fingerprint()")
     assert demo_db.scalar("SELECT pgrename.schema_fingerprint()") == first
     demo_db.execute('ALTER TABLE "User" ALTER COLUMN "firstName" SET DEFAULT \'x\'')

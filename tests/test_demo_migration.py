@@ -177,6 +177,12 @@ def test_plan_writes_scripts_that_psql_runs_with_the_runners_result(demo_db, clu
     rollback_sql = demo_db.workdir / "build" / "rollback.sql"
     dump_before = demo_db.schema_dump()
 
+    # Without pgrename's own schema the script says how to get it, and changes nothing.
+    refused = psql(demo_db.url, "--single-transaction", "-f", str(migrate_sql), check=False)
+    assert refused.returncode != 0 and "its own schema here is at version 0, this script needs version" in refused.stderr
+    assert "make schema-upgrade" in refused.stderr and demo_db.schema_dump() == dump_before
+    assert demo_db.runner("schema-upgrade").code == 0
+
     psql(demo_db.url, "--single-transaction", "-f", str(migrate_sql))
     psql(demo_db.url, "--single-transaction", "-f", str(migrate_sql.with_name("validate.sql")))
     by_psql = demo_db.schema_dump()

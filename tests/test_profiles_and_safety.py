@@ -49,8 +49,10 @@ def test_approved_production_migrate_takes_a_verified_restorable_backup(demo_db,
     start = demo_db.scalar("SELECT details FROM pgrename.audit WHERE event = 'migration_start'")
     assert start["backup"] == {"path": str(dump), "sha256": checksum, "bytes": dump.stat().st_size}
 
+    # Under its old name, which still works for one release, and says so.
     restored = demo_db.runner("restore-backup", str(dump), config=config, env=env)
     assert restored.code == 0, restored.text
+    assert "note: `restore-backup` is now `restore-dump`" in restored.text
     database = restored.out.split("into database ")[1].split()[0]
     copy = psycopg.connect(demo_db.cluster.url(database), autocommit=True)
     try:
@@ -70,7 +72,7 @@ def test_tampered_backup_is_refused(demo_db, tmp_path):
     data = bytearray(dump.read_bytes())
     data[len(data) // 2] ^= 0xFF
     dump.write_bytes(bytes(data))
-    result = demo_db.runner("restore-backup", str(dump), config=config, env=env)
+    result = demo_db.runner("restore-dump", str(dump), config=config, env=env)
     assert result.code == 1
     assert "the file was changed or truncated" in result.text or "pg_restore cannot read it" in result.text
 
@@ -172,14 +174,14 @@ def test_parallel_backup_is_a_verified_directory_dump(demo_db, tmp_path):
     assert result.code == 0, result.text
     [dump] = tmp_path.glob("*.dump")
     assert dump.is_dir() and (dump / "toc.dat").exists()
-    restored = demo_db.runner("restore-backup", str(dump), env=env)
+    restored = demo_db.runner("restore-dump", str(dump), env=env)
     assert restored.code == 0, restored.text
     database = restored.out.split("into database ")[1].split()[0]
     with psycopg.connect(demo_db.cluster.url("postgres"), autocommit=True) as admin:
         admin.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
     data_file = max([*dump.glob("*.dat.gz"), *dump.glob("*.dat")], key=lambda p: p.stat().st_size)
     data_file.write_bytes(data_file.read_bytes()[:-10])  # truncated
-    refused = demo_db.runner("restore-backup", str(dump), env=env)
+    refused = demo_db.runner("restore-dump", str(dump), env=env)
     assert refused.code == 1 and "the file was changed or truncated" in refused.text
 
 
@@ -188,19 +190,19 @@ def test_restore_over_the_original_needs_approval_whatever_the_profile(demo_db, 
     config = production(demo_db, auto_backup=True)  # no approval required for migrate in this profile
     assert demo_db.runner("migrate", config=config, env=env).code == 0
     [dump] = tmp_path.glob("*.dump")
-    refused = demo_db.runner("restore-backup", str(dump), "--into-original", config=config, env=env)
-    assert refused.code == 2 and f"requires approval to restore-backup {demo_db.name}" in refused.text
+    refused = demo_db.runner("restore-dump", str(dump), "--into-original", config=config, env=env)
+    assert refused.code == 2 and f"requires approval to restore-dump {demo_db.name}" in refused.text
     assert "users" in demo_db.table_names()
     # Over the migrated database the backup's schema no longer fits: refused, nothing changed.
     dump_after_migrate = demo_db.schema_dump()
-    mismatch = demo_db.runner("restore-backup", str(dump), "--into-original", "--approve", demo_db.name,
+    mismatch = demo_db.runner("restore-dump", str(dump), "--into-original", "--approve", demo_db.name,
                               config=config, env=env)
     assert mismatch.code == 1 and "after a migrate, roll it back first" in mismatch.text
     assert demo_db.schema_dump() == dump_after_migrate
     # Rolled back, the data is restored over it.
     assert demo_db.runner("rollback", config=config).code == 0
     demo_db.execute('DELETE FROM "AuditLog"')
-    restored = demo_db.runner("restore-backup", str(dump), "--into-original", "--approve", demo_db.name,
+    restored = demo_db.runner("restore-dump", str(dump), "--into-original", "--approve", demo_db.name,
                               config=config, env=env)
     assert restored.code == 0, restored.text
     assert demo_db.scalar('SELECT count(*) FROM "AuditLog"') == 5000

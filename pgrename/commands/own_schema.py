@@ -14,9 +14,10 @@ log = logging.getLogger("pgrename")
 
 
 def cmd_schema_upgrade(ctx: Context) -> int:
-    """The runner has upgraded it already, under the run lock (this command is declared to); say where it is."""
-    version, _ = own_schema.installed_version(ctx.conn)
-    log.info("pgrename's own schema is at version %d, the version this pgrename needs.", version)
+    """Run the pending scripts of sql/install/ (the runner holds the run lock by now)."""
+    upgraded = own_schema.upgrade(ctx.conn)
+    log.info("pgrename's own schema %s version %d, the version this pgrename needs.",
+             f"upgraded to ({', '.join(upgraded)})" if upgraded else "is at", own_schema.REQUIRED_VERSION)
     return EXIT_OK
 
 

@@ -102,21 +102,21 @@ def restore(conn: psycopg.Connection, directory: Path, mode: str, continue_on_er
 def _prepare_target(conn: psycopg.Connection, directory: Path, manifest: dict, with_schema: bool) -> None:
     """The backup's schema created where asked (never over tables that exist), then every table of
     the backup present; the load order handed to the SQL of sql/restore/ in a setting."""
-    qualified = [qualified(e["schema"], e["table"]) for e in manifest["tables"]]
+    names = [qualified(e["schema"], e["table"]) for e in manifest["tables"]]
     if with_schema:
         present = conn.execute("SELECT array_agg(t) FROM unnest(%s::text[]) AS t WHERE to_regclass(t) IS NOT NULL",
-                               (qualified,)).fetchone()[0]
+                               (names,)).fetchone()[0]
         if present:
             raise DataBackupError(f"the target has {_some(present)} already: the schema restores "
                                   "into an empty database; leave out the schema to load the rows alone")
         conn.execute((directory / manifest["schema"]["file"]).read_text())
         log.info("  schema created from %s", manifest["schema"]["file"])
     missing = conn.execute("SELECT array_agg(t) FROM unnest(%s::text[]) AS t WHERE to_regclass(t) IS NULL",
-                           (qualified,)).fetchone()[0]
+                           (names,)).fetchone()[0]
     if missing:
         raise DataBackupError(f"the target lacks {_some(missing)}: restore the schema first "
                               "(make restore SCHEMA=1, or pg_dump --schema-only | psql)")
-    conn.execute("SELECT set_config('pgrename.restored_tables', %s, true)", (json.dumps(qualified),))
+    conn.execute("SELECT set_config('pgrename.restored_tables', %s, true)", (json.dumps(names),))
 
 
 def _refuse_to_empty_for_a_part(conn: psycopg.Connection, manifest: dict, names: list[sql.Composed]) -> None:
