@@ -1,0 +1,78 @@
+"""pgrename's own schema: numbered install scripts, a database of release 0.5 upgraded in place with
+its history and audit, every table and column described."""
+import json
+
+from conftest import PROJECT_DIR, psql
+
+RELEASE_0_5_MIGRATE = PROJECT_DIR / "tests" / "fixtures" / "release_0_5" / "migrate.sql"
+
+
+def test_a_database_migrated_by_release_0_5_upgrades_in_place_and_rolls_back(demo_db):
+    # Release 0.5 carried its bootstrap inside every migrate script: this is the demo's, as it rendered it.
+    psql(demo_db.url, "--single-transaction", "-f", str(RELEASE_0_5_MIGRATE))
+    before = demo_db.query("SELECT id, event, migration, sql_checksum, details FROM pgrename.audit ORDER BY id")
+    history = demo_db.query("SELECT migration, status, sql_checksum, fingerprint_before FROM pgrename.history")
+    renamed = demo_db.query("SELECT * FROM pgrename.renamed_object ORDER BY ordinal")
+    assert [row[1] for row in before] == ["migration_start", "migration_complete"]
+
+    status = demo_db.runner("status", "--json")
+    assert json.loads(status.out)["schema_version"] == 0
+    assert "of release 0.5, before versions" in demo_db.runner("status").out
+    assert demo_db.runner("verify").code == 0  # reads what 0.5 recorded, changes nothing
+    assert demo_db.scalar("SELECT to_regclass('pgrename.schema_version')") is None
+
+    rolled_back = demo_db.runner("rollback")
+
+    assert rolled_back.code == 0, rolled_back.text
+    assert "set up by release 0.5 (no versions yet), adopted as it is, upgrading to version 2" in rolled_back.out
+    assert demo_db.query("SELECT version, script FROM pgrename.schema_version ORDER BY version") == [
+        (1, "sql/install/001_release_0_5.sql"), (2, "sql/install/002_lookup_tables_and_comments.sql")]
+    after = demo_db.query("SELECT id, event, migration, sql_checksum, details FROM pgrename.audit ORDER BY id")
+    assert after[:2] == before and [row[1] for row in after[2:]] == ["rollback_start", "rollback_complete"]
+    assert demo_db.query("SELECT migration, 'applied', sql_checksum, fingerprint_before FROM pgrename.history") \
+        == history
+    assert demo_db.query("SELECT * FROM pgrename.renamed_object ORDER BY ordinal") == renamed
+    assert "User" in demo_db.table_names()  # the fingerprint 0.5 recorded matched: the proof held
+
+
+def test_install_scripts_run_once_each_and_refuse_out_of_order(empty_db):
+    assert empty_db.runner("schema-upgrade").code == 0
+    again = empty_db.runner("schema-upgrade")
+    assert again.code == 0 and "is at version 2" in again.out
+    assert empty_db.scalar("SELECT count(*) FROM pgrename.schema_version") == 2
+    twice = psql(empty_db.url, "--single-transaction", "-f",
+                 str(PROJECT_DIR / "sql" / "install" / "002_lookup_tables_and_comments.sql"), check=False)
+    assert twice.returncode != 0 and "upgrades its own schema from version 1 to 2; it is at version 2" in twice.stderr
+
+
+def test_every_table_column_and_function_of_the_own_schema_says_what_it_holds(empty_db):
+    assert empty_db.runner("schema-upgrade").code == 0
+    undescribed = empty_db.query("""
+        SELECT c.relname || coalesce('.' || a.attname, '')
+        FROM pg_class AS c
+        LEFT JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+        WHERE c.relnamespace = 'pgrename'::regnamespace AND c.relkind = 'r'
+          AND (col_description(c.oid, a.attnum) IS NULL OR obj_description(c.oid, 'pg_class') IS NULL)
+        UNION ALL
+        SELECT p.proname FROM pg_proc AS p
+        WHERE p.pronamespace = 'pgrename'::regnamespace AND obj_description(p.oid, 'pg_proc') IS NULL""")
+    assert undescribed == []
+    assert empty_db.scalar("SELECT count(*) FROM pgrename.audit_event") == 10
+
+
+def test_an_event_nobody_described_cannot_be_audited(empty_db):
+    import psycopg
+    import pytest
+    assert empty_db.runner("schema-upgrade").code == 0
+    with pytest.raises(psycopg.errors.ForeignKeyViolation):
+        empty_db.execute("INSERT INTO pgrename.audit (event, migration) VALUES ('made_up', 'x')")
+
+
+def test_a_newer_own_schema_is_refused(demo_db):
+    assert demo_db.runner("schema-upgrade").code == 0
+    demo_db.execute("INSERT INTO pgrename.schema_version (version, script) VALUES (99, 'sql/install/099_future.sql')")
+    dump = demo_db.schema_dump()
+    result = demo_db.runner("migrate")
+    assert result.code == 3
+    assert "at version 99, newer than this pgrename knows (2)" in result.text
+    assert demo_db.schema_dump() == dump
