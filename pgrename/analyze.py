@@ -65,11 +65,11 @@ def collect(conn: psycopg.Connection, config: Config, exact_counts: bool) -> dic
         "blockers": blockers,
         "statements": _rows(conn, "statements.sql") if has_statements else None,
         "plan": {"renames": renames, "left_alone": plan.left_alone, "additions": plan.additions},
-        "risk": risk(config, renames, blockers),
+        "risk": risk(config, renames, blockers, [a for a in plan.additions if a["kind"] == "view"]),
     }
 
 
-def risk(config: Config, renames: list[dict], blockers: list[dict]) -> dict:
+def risk(config: Config, renames: list[dict], blockers: list[dict], views: list[dict]) -> dict:
     estimated_ms = round(len(renames) * MS_PER_RENAME + MS_FOR_CHECKS)
     tables = sum(r["kind"] == "table" for r in renames)
     lines = [
@@ -82,8 +82,15 @@ def risk(config: Config, renames: list[dict], blockers: list[dict]) -> dict:
         lines.append(f"{len(blockers)} session(s) hold locks on these tables or sit idle in a transaction: the "
                      f"migration would wait for them up to lock_timeout ({config.lock_timeout}), blocking the "
                      "tables meanwhile, then give up and change nothing. End or wait out those sessions first.")
-    lines.append("After the commit, clients that use the new names work at once; clients that still use the "
-                 "old names fail until they change, and so do the functions listed as breaking on rename.")
+    if views:
+        lines.append(f"After the commit, clients that use the new names work at once; clients that still use the "
+                     f"old table and column names keep working through the {len(views)} compatibility view(s) "
+                     "of the plan until `make contract` drops them. The functions listed as breaking on rename "
+                     "break all the same: they need editing.")
+    else:
+        lines.append("After the commit, clients that use the new names work at once; clients that still use the "
+                     "old names fail until they change (compatibility_views is false), and so do the functions "
+                     "listed as breaking on rename.")
     return {"statements": len(renames), "estimated_lock_ms": estimated_ms, "lock_timeout": config.lock_timeout,
             "blockers": len(blockers), "explanation": " ".join(lines)}
 

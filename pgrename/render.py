@@ -75,12 +75,21 @@ def template_module(template: str) -> object:
     return _environment.get_template(template).module
 
 
+POSTGRES_KEYWORDS = frozenset(line for line in (Path(__file__).parent / "postgres_keywords.txt").read_text().splitlines()
+                              if line and not line.startswith("#"))
+
+
+def upper_keywords(text: str) -> str:
+    """Keywords upper-case: the words PostgreSQL takes for keywords, where sqlparse sees a keyword.
+    A name sqlparse also knows as a keyword (table_name) stays as written; so do dollar-quoted bodies."""
+    return "".join(value.upper() if ttype in sqlparse.tokens.Keyword
+                   and all(word in POSTGRES_KEYWORDS for word in value.upper().split()) else value
+                   for ttype, value in sqlparse.lexer.tokenize(text))
+
+
 def format_sql(text: str) -> str:
-    """Keywords upper-case (dollar-quoted bodies are left as written), trailing blanks gone, at
-    most one blank line in a row. Templates avoid column names sqlparse takes for keywords
-    (table_name, schema_name), which it would upper-case too."""
-    formatted = sqlparse.format(text, keyword_case="upper")
-    lines = [line.rstrip() for line in formatted.strip().splitlines()]
+    """Keywords upper-case, trailing blanks gone, at most one blank line in a row."""
+    lines = [line.rstrip() for line in upper_keywords(text).strip().splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
 
 

@@ -184,3 +184,11 @@ def test_plan_refuses_a_config_without_tables(demo_db):
     result = demo_db.runner("plan", config=demo_db.write_config({}))
     assert result.code == 2
     assert "maps no tables" in result.text
+
+
+def test_what_old_clients_meet_follows_compatibility_views(demo_db):
+    _, with_views = analyze_json(demo_db)
+    assert "keep working through the 2 compatibility view(s)" in with_views["risk"]["explanation"]
+    assert "fail until they change" not in with_views["risk"]["explanation"]
+    _, without = analyze_json(demo_db, compatibility_views=False)
+    assert "old names fail until they change (compatibility_views is false)" in without["risk"]["explanation"]

@@ -47,3 +47,15 @@ def test_format_upper_cases_keywords_but_not_names_or_bodies():
     from pgrename.render import format_sql
     sql = "select source_table from pgrename.renamed_object;\nDO $x$ begin perform 1; end $x$;\n\n\n\n"
     assert format_sql(sql) == "SELECT source_table FROM pgrename.renamed_object;\nDO $x$ begin perform 1; end $x$;\n"
+
+
+def test_names_sqlparse_takes_for_keywords_keep_their_case():
+    from pgrename.render import format_sql
+    sql = "insert into pgrename.added_object (kind, table_name) values ('x', 'y') on conflict do nothing;\n"
+    assert format_sql(sql) == ("INSERT INTO pgrename.added_object (kind, table_name) VALUES ('x', 'y') "
+                               "ON CONFLICT DO NOTHING;\n")
+
+
+def test_the_keyword_list_is_postgresqls(empty_db):
+    from pgrename.render import POSTGRES_KEYWORDS
+    assert set(empty_db.scalar("SELECT array_agg(upper(word)) FROM pg_get_keywords()")) == POSTGRES_KEYWORDS
