@@ -16,7 +16,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from . import embedded
-from .render import PROJECT_DIR
+from .render import PROJECT_DIR, ident
 
 BACKUP_DIR = Path(os.environ.get("PGRENAME_BACKUP_DIR", PROJECT_DIR / "backups"))
 HEADROOM = 1.2  # a custom-format dump is compressed, but leave room anyway
@@ -104,7 +104,8 @@ def take(conn: psycopg.Connection, conninfo: str, schema: str, tables: list[str]
                            f"the data takes {size:,}")
     path = BACKUP_DIR / f"{conn.info.dbname}-{time.strftime('%Y%m%d-%H%M%S')}.dump"
     connection, env = _connection_args(conninfo)
-    selection = [arg for table in tables or [] for arg in ("--table", f'"{schema}"."{table}"')]
+    # A pg_dump pattern in double quotes matches the name literally, a doubled " as one: ident's quoting.
+    selection = [arg for table in tables or [] for arg in ("--table", f"{ident(schema)}.{ident(table)}")]
     layout = ["--format=directory", f"--jobs={jobs}"] if jobs > 1 else ["--format=custom"]
     dump = subprocess.run([client_tool("pg_dump"), *layout, "--no-password", "--file", str(path),
                            *selection, *connection], capture_output=True, text=True, env=env)

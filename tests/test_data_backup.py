@@ -315,3 +315,15 @@ def test_an_archive_is_deterministic_verified_compared_and_restored(source, tmp_
     one.write_bytes(bytes(damaged[:1000]))
     refused = source.runner("restore", str(one), config=config)
     assert refused.code == 1 and "not a readable backup archive" in refused.text, refused.text
+
+
+def test_verify_and_diff_need_no_config_file(demo_db, tmp_path, monkeypatch):
+    """A DBA checking a backup on another machine has the backup and pgrename, not the config."""
+    from pgrename import cli
+    backup = tmp_path / "b"
+    assert demo_db.runner("backup", "--to", str(backup), "--data-only").code == 0
+    monkeypatch.setattr(cli, "DEFAULT_CONFIG", tmp_path / "no-such-config.yaml")
+    monkeypatch.setattr(cli, "LOG_DIR", tmp_path / "logs")
+    assert cli.main(["backup-verify", str(backup)]) == 0
+    assert cli.main(["backup-diff", str(backup), str(backup)]) == 0
+    assert cli.main(["plan"]) == 2  # a command that needs the config still says it is missing

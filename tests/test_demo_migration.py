@@ -250,3 +250,14 @@ def test_plan_as_json(demo_db):
     assert kinds[("sequence", "AssistantMessage_id_seq")] == "chat_messages_temp_id_seq"
     assert [r["object_name"] for r in plan["left_alone"]] == ["idx_recent_sessions"]
     assert plan["migrate_sql"].endswith("build/migrate.sql")
+
+
+def test_rollback_header_counts_right_and_announces_every_destructive_step(demo_db):
+    assert demo_db.runner("plan").code == 0
+    header = (demo_db.workdir / "build" / "rollback.sql").read_text().split("-- Everything below")[0]
+    assert "give 6 table(s) in schema\n-- \"public\", the 21 object(s) named after them and 2 column(s)" in header
+    for step in ('DROP COLUMN "users"."role"', 'DROP CONSTRAINT "chat_sessions_folderId_fkey"',
+                 'DROP TYPE "UserRole"', 'DROP VIEW "AssistantMessage"',
+                 'DELETE FROM "chat_messages" the rows merged from "chat_messages_temp"'):
+        assert step in header, step
+    assert header.count("DROP COLUMN") == 8

@@ -89,6 +89,18 @@ def test_backup_of_only_the_tables_to_rename(demo_db, tmp_path):
     assert 'TABLE public Post' not in listing
 
 
+def test_backup_of_only_the_tables_to_rename_whose_names_hold_a_double_quote(demo_db, tmp_path):
+    demo_db.execute('CREATE TABLE "a""b" (id int PRIMARY KEY); CREATE TABLE "a""bc" (id int PRIMARY KEY)')
+    config = demo_db.write_config({'a"b': "a_b"}, profile="production", profiles={"production": {
+        "auto_backup": True, "dry_run_default": False, "require_approval": False, "backup_scope": "tables"}})
+    result = demo_db.runner("migrate", config=config, env={"PGRENAME_BACKUP_DIR": str(tmp_path)})
+    assert result.code == 0, result.text
+    [dump] = tmp_path.glob("*.dump")
+    import subprocess
+    listing = subprocess.run(["pg_restore", "--list", str(dump)], capture_output=True, text=True).stdout
+    assert 'TABLE public a"b ' in listing and 'a"bc' not in listing
+
+
 def test_hooks_run_around_migrate_and_rollback_without_the_password(demo_db, tmp_path):
     trace = tmp_path / "trace.txt"
     hooks = {stage: [f'echo "{stage} $PGRENAME_DATABASE $PGRENAME_MIGRATION $PGPASSWORD" >> {trace}']

@@ -188,3 +188,44 @@ def test_bad_column_config_is_refused_before_connecting(demo_db, columns, messag
     result = demo_db.runner("plan", config=demo_db.write_config({"User": "users"}, columns=columns))
     assert result.code == 2
     assert message in result.text
+
+
+def test_two_merges_into_one_table_each_report_and_undo_their_own_rows(demo_db):
+    demo_db.execute('CREATE TABLE "LegacyChat" (id text PRIMARY KEY, "userId" text NOT NULL, name text);'
+                    "INSERT INTO \"LegacyChat\" VALUES ('leg_1', 'usr_000001', 'a'), ('leg_2', 'usr_000002', 'b'),"
+                    " ('leg_3', 'usr_000003', 'c'), ('ses_000001', 'usr_000001', 'taken')")
+    tables = {"AssistantConversation": "chat_sessions_temp", "LegacyChat": "legacy_chat",
+              "AssistantChatSession": "chat_sessions"}
+    config = demo_db.write_config(tables, merges=[
+        {"from": "AssistantConversation", "into": "AssistantChatSession", "key": "id", "on_conflict": "skip",
+         "columns": {"id": "id", "userId": "userId", "sessionName": "title"}},
+        {"from": "LegacyChat", "into": "AssistantChatSession", "key": "id", "on_conflict": "skip",
+         "columns": {"id": "id", "userId": "userId", "sessionName": "name"}}])
+    sessions_before = demo_db.scalar('SELECT count(*) FROM "AssistantChatSession"')
+    dump = demo_db.schema_dump()
+
+    result = demo_db.runner("migrate", config=config)
+
+    assert result.code == 0, result.text
+    assert "merged chat_sessions_temp into chat_sessions: 3000 row(s) inserted, 0 updated, 0 left" in result.out
+    assert "merged legacy_chat into chat_sessions: 3 row(s) inserted, 0 updated, 1 left as they were" in result.out
+    assert demo_db.query("SELECT merged_from, count(*) FROM pgrename.merged_row GROUP BY 1 ORDER BY 1") == [
+        ("chat_sessions_temp", 3000), ("legacy_chat", 3)]
+    assert demo_db.runner("rollback", config=config).code == 0
+    assert demo_db.scalar('SELECT count(*) FROM "AssistantChatSession"') == sessions_before
+    assert demo_db.schema_dump() == dump
+
+
+def test_rollback_warns_only_about_rows_written_into_an_expression_default_column(demo_db):
+    config = demo_db.write_config({"User": "users"}, columns={"User": {"add": {
+        "joinedAt": {"type": "timestamptz", "not_null": True, "default_sql": "CURRENT_TIMESTAMP"}}}})
+    assert demo_db.runner("migrate", config=config).code == 0
+    untouched = demo_db.runner("rollback", config=config)
+    assert untouched.code == 0 and "holds other than its default" not in untouched.text
+
+    assert demo_db.runner("migrate", config=config).code == 0
+    demo_db.execute("""UPDATE users SET "joinedAt" = '2020-01-01' WHERE id = 'usr_000001'""")
+    demo_db.execute("INSERT INTO users (id, email) VALUES ('new_1', 'new_1@example.com')")  # a later timestamp
+    written = demo_db.runner("rollback", config=config)
+    assert written.code == 0
+    assert "column users.joinedAt holds other than its default in 2 row(s)" in written.text
