@@ -9,7 +9,7 @@ APPROVAL := $(if $(APPROVE),--approve $(APPROVE))
 DEMO_DB  := pgrename_demo
 
 .DEFAULT_GOAL := help
-.PHONY: help install postgres db db-stop demo demo-load analyze plan dry-run migrate verify rollback contract rehearse backup backup-verify backup-diff restore dumps restore-dump backups restore-backup status schema-upgrade psql test bench clean
+.PHONY: help install postgres db db-stop demo demo-load analyze plan dry-run migrate verify rollback contract rehearse backup backup-verify backup-diff restore dumps restore-dump backups restore-backup status schema-upgrade psql test test-fast bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -98,8 +98,8 @@ backups: install
 restore-backup: install
 	@$(RUNNER) restore-backup $(FILE) $(if $(INTO_ORIGINAL),--into-original) $(APPROVAL)
 
-status: install ## pgrename's own schema version, applied migrations and the audit trail
-	@$(RUNNER) status
+status: install ## pgrename's own schema version, applied migrations and the audit trail (EVENTS=N latest)
+	@$(RUNNER) status $(if $(EVENTS),--events $(EVENTS))
 
 schema-upgrade: install ## install or upgrade pgrename's own schema (sql/install/) to this release's version
 	@$(RUNNER) schema-upgrade
@@ -110,7 +110,10 @@ psql: install ## a psql session on the configured database (the embedded one by 
 	else exec psql "$$($(PY) -m pgrename.embedded url)"; fi
 
 test: install postgres ## run the test suite (it starts its own PostgreSQL)
-	$(PY) -m pytest tests
+	$(VENV)/bin/pytest
+
+test-fast: install postgres ## the suite without the slow and corpus tests
+	$(VENV)/bin/pytest -m "not slow and not corpus"
 
 bench: db ## benchmarks, side by side in one run, printed as a table
 	@$(PY) bench/run.py $(if $(SIZES),--sizes $(SIZES)) $(if $(ROWS),--rows $(ROWS)) $(if $(HOLD),--hold $(HOLD))

@@ -100,7 +100,10 @@ COMMANDS = (
             renaming.cmd_rehearse, (
                 option("--with-data", action="store_true", help="copy the rows too, not only the schema"),)),
     Command("status", "pgrename's own schema version, the applied migrations and the audit trail",
-            own_schema_commands.cmd_status, (JSON,), needs_config=False),
+            own_schema_commands.cmd_status, (
+                JSON, option("--events", type=int, default=20, metavar="N",
+                             help="how many of the latest audit events to show (default 20)")),
+            needs_config=False),
     Command("schema-upgrade", "install or upgrade pgrename's own schema (sql/install/) to this release's version",
             own_schema_commands.cmd_schema_upgrade, needs_config=False, writes=True),
     Command("dumps", "list the pg_dump backups taken before migrations", dumps.cmd_dumps, (JSON,),

@@ -54,18 +54,29 @@ def test_password_is_never_in_output_logs_or_audit(demo_db):
 
 
 def test_migrate_succeeds_when_the_blocker_goes_away_between_retries(demo_db):
-    import threading
-    # Waits of 0.2, 0.4, 0.8, 1.6, 3.2 s between attempts: the blocker ends after 2.5 s.
+    import subprocess
+    import sys
+    from conftest import PROJECT_DIR
     config = demo_db.write_config(DEMO, lock_timeout="200ms", lock_retries=5, retry_wait="200ms")
     blocker = psycopg.connect(demo_db.url)
     blocker.execute('SELECT 1 FROM "User" LIMIT 1')
-    threading.Timer(2.5, blocker.close).start()  # ends its transaction, so its lock goes
+    environment = {"DATABASE_URL": demo_db.url, "PGRENAME_BUILD_DIR": str(demo_db.workdir / "build"),
+                   "PGRENAME_LOG_DIR": str(demo_db.workdir / "logs"), "PATH": "/usr/bin:/bin"}
+    migrate = subprocess.Popen([sys.executable, str(PROJECT_DIR / "runner.py"), "--config", str(config), "migrate"],
+                               cwd=PROJECT_DIR, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
+    seen = []
+    for line in migrate.stdout:  # the blocker ends its transaction once the first attempt has given up
+        seen.append(line)
+        if "attempt 1 of 6: a lock was not granted" in line:
+            blocker.close()
+            break
+    seen += migrate.stdout.readlines()
+    text = "".join(seen)
 
-    result = demo_db.runner("migrate", config=config)
-
-    assert result.code == 0, result.text
-    assert "attempt 1 of 6: a lock was not granted" in result.text
-    assert "attempt 6 of 6" not in result.text
+    assert migrate.wait(timeout=60) == 0, text
+    assert "attempt 1 of 6: a lock was not granted" in text
+    assert "attempt 6 of 6" not in text
     assert "users" in demo_db.table_names()
 
 

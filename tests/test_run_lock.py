@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import psycopg
+import pytest
 
 from conftest import PROJECT_DIR
 
@@ -37,6 +38,7 @@ def test_the_rendered_script_waits_for_a_run_in_progress_too(demo_db):
     assert "User" in demo_db.table_names()
 
 
+@pytest.mark.slow
 def test_two_migrates_started_together_apply_once(demo_db):
     config = demo_db.write_config(DEMO, lock_timeout="100ms")
     for round_number in range(10):

@@ -1,7 +1,6 @@
 """Old clients (old table and column names) and new clients (the target schema) both keep
 working: before, during and after migrate; merges and every phase undone exactly."""
 import threading
-import time
 
 import psycopg
 import pytest
@@ -18,7 +17,26 @@ OLD_CLIENT = [
 ]
 
 
-def run_old_client(url: str, rounds: int | None, stop: threading.Event, failures: list, done: list) -> None:
+class Progress:
+    """Statements the old clients completed, and a way to wait until there are enough: no sleeps."""
+
+    def __init__(self):
+        self.done: list[str] = []
+        self.failures: list[str] = []
+        self.changed = threading.Condition()
+
+    def record(self, into: list, what: str) -> None:
+        with self.changed:
+            into.append(what)
+            self.changed.notify_all()
+
+    def wait_for(self, count: int) -> None:
+        with self.changed:
+            assert self.changed.wait_for(lambda: len(self.done) >= count or self.failures, timeout=60), \
+                f"the old clients completed {len(self.done)} statements, not {count}"
+
+
+def run_old_client(url: str, rounds: int | None, stop: threading.Event, progress: Progress) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         number = 0
         while (rounds is None and not stop.is_set()) or (rounds is not None and number < rounds):
@@ -30,34 +48,33 @@ def run_old_client(url: str, rounds: int | None, stop: threading.Event, failures
                 try:
                     conn.execute(sql, params).fetchall() if "RETURNING" in sql or sql.startswith("SELECT") \
                         else conn.execute(sql, params)
-                    done.append(sql)
+                    progress.record(progress.done, sql)
                 except psycopg.Error as error:
-                    failures.append(f"{sql}: {error}")
+                    progress.record(progress.failures, f"{sql}: {error}")
 
 
 def test_old_client_works_before_during_and_after_migrate(demo_db):
-    failures, done = [], []
-    run_old_client(demo_db.url, 3, threading.Event(), failures, done)  # before
-    assert not failures
+    progress = Progress()
+    run_old_client(demo_db.url, 3, threading.Event(), progress)  # before
+    assert not progress.failures
 
     stop = threading.Event()
-    clients = [threading.Thread(target=run_old_client, args=(demo_db.url, None, stop, failures, done))
-               for _ in range(3)]
+    clients = [threading.Thread(target=run_old_client, args=(demo_db.url, None, stop, progress)) for _ in range(3)]
     for client in clients:
         client.start()
-    time.sleep(0.5)
-    before_migrate = len(done)
+    progress.wait_for(len(progress.done) + 3 * len(OLD_CLIENT))  # all three are under way
+    before_migrate = len(progress.done)
     result = demo_db.runner("migrate")
-    time.sleep(0.5)
+    progress.wait_for(len(progress.done) + 3 * len(OLD_CLIENT))  # and go on after it
     stop.set()
     for client in clients:
         client.join(timeout=30)
 
     assert result.code == 0, result.text
-    assert failures == []
-    assert len(done) > before_migrate + 3 * len(OLD_CLIENT)  # the clients kept running through it
-    run_old_client(demo_db.url, 3, threading.Event(), failures, done)  # after
-    assert failures == []
+    assert progress.failures == []
+    assert len(progress.done) > before_migrate + 3 * len(OLD_CLIENT)  # the clients kept running through it
+    run_old_client(demo_db.url, 3, threading.Event(), progress)  # after
+    assert progress.failures == []
     assert demo_db.scalar("SELECT title FROM chat_sessions WHERE id = 'ses_000002'") == "renamed by an old client"
 
 

@@ -1,0 +1,715 @@
+-- pgrename script, sha256 47a6842b6041fb437bc82506d4ed4610b130eed7ea9fe2f8554f1ffd5b8307e8 of every line after these two (tail -n +3 FILE | sha256sum)
+SELECT set_config('pgrename.script_sha256', '47a6842b6041fb437bc82506d4ed4610b130eed7ea9fe2f8554f1ffd5b8307e8', true);
+-- ==== sql/header.sql.j2
+-- pgrename migration 'assistant_snake_case': rename 6 table(s) in schema
+-- "public", the 21 object(s) named after them and 2 column(s);
+-- then 18 addition(s): type, column, constraint, merge, view.
+--
+-- Everything below is one transaction: it applies whole or not at all. Run it as is with
+--   psql -v ON_ERROR_STOP=1 --single-transaction -f migrate.sql
+-- The matching rollback.sql undoes it.
+--
+--   "AssistantChatMessage" -> "chat_messages"
+--   "AssistantChatSession" -> "chat_sessions"
+--   "AssistantConversation" -> "chat_sessions_temp"
+--   "AssistantFolder" -> "chat_folders"
+--   "AssistantMessage" -> "chat_messages_temp"
+--   "User" -> "users"
+
+-- Bound every lock wait. A DDL statement queued for its lock blocks every later query on that
+-- table; after lock_timeout it gives up instead, and the whole transaction rolls back.
+SET LOCAL lock_timeout = '5s';
+
+-- Bound everything else too: no statement runs longer than this.
+SET LOCAL statement_timeout = '5min';
+
+-- ==== sql/run_lock.sql.j2
+-- One pgrename run at a time on this database: wait (at most lock_timeout) for any other to end.
+-- sql/analysis/run_lock_holder.sql names the session that holds it.
+SELECT pg_advisory_xact_lock(1885827685, 1);
+
+-- ==== sql/verify/preflight.sql.j2
+-- Preflight. Nothing changes until every check below has passed; it reads the catalog only and
+-- takes no lock on any table. It lists every problem it finds, not just the first.
+
+-- The plan as reviewed: each object to rename, with the OID it has now. The OIDs are what the
+-- verification after the renames checks against: same OID, same object, same data.
+CREATE TEMPORARY TABLE pgrename_plan ON COMMIT DROP AS
+WITH planned (ordinal, kind, source_table, target_table, object_schema, object_name, target_name) AS (
+    VALUES
+        (1, 'table', 'AssistantChatMessage', 'chat_messages', 'public', 'AssistantChatMessage', 'chat_messages'),
+        (2, 'constraint', 'AssistantChatMessage', 'chat_messages', 'public', 'AssistantChatMessage_pkey', 'chat_messages_pkey'),
+        (3, 'constraint', 'AssistantChatMessage', 'chat_messages', 'public', 'AssistantChatMessage_role_check', 'chat_messages_role_check'),
+        (4, 'constraint', 'AssistantChatMessage', 'chat_messages', 'public', 'AssistantChatMessage_sessionId_fkey', 'chat_messages_sessionId_fkey'),
+        (5, 'index', 'AssistantChatMessage', 'chat_messages', 'public', 'AssistantChatMessage_sessionId_idx', 'chat_messages_sessionId_idx'),
+        (12, 'table', 'AssistantChatSession', 'chat_sessions', 'public', 'AssistantChatSession', 'chat_sessions'),
+        (13, 'constraint', 'AssistantChatSession', 'chat_sessions', 'public', 'AssistantChatSession_pkey', 'chat_sessions_pkey'),
+        (14, 'constraint', 'AssistantChatSession', 'chat_sessions', 'public', 'AssistantChatSession_userId_fkey', 'chat_sessions_userId_fkey'),
+        (15, 'index', 'AssistantChatSession', 'chat_sessions', 'public', 'AssistantChatSession_userId_idx', 'chat_sessions_userId_idx'),
+        (17, 'trigger', 'AssistantChatSession', 'chat_sessions', 'public', 'AssistantChatSession_set_updated_at', 'chat_sessions_set_updated_at'),
+        (20, 'column', 'AssistantChatSession', 'chat_sessions', 'public', 'sessionName', 'title'),
+        (21, 'column', 'AssistantChatSession', 'chat_sessions', 'public', 'lastActiveAt', 'lastMessageAt'),
+        (24, 'table', 'AssistantConversation', 'chat_sessions_temp', 'public', 'AssistantConversation', 'chat_sessions_temp'),
+        (25, 'constraint', 'AssistantConversation', 'chat_sessions_temp', 'public', 'AssistantConversation_pkey', 'chat_sessions_temp_pkey'),
+        (26, 'constraint', 'AssistantConversation', 'chat_sessions_temp', 'public', 'AssistantConversation_userId_fkey', 'chat_sessions_temp_userId_fkey'),
+        (31, 'table', 'AssistantFolder', 'chat_folders', 'public', 'AssistantFolder', 'chat_folders'),
+        (32, 'constraint', 'AssistantFolder', 'chat_folders', 'public', 'AssistantFolder_pkey', 'chat_folders_pkey'),
+        (33, 'constraint', 'AssistantFolder', 'chat_folders', 'public', 'AssistantFolder_userId_fkey', 'chat_folders_userId_fkey'),
+        (34, 'index', 'AssistantFolder', 'chat_folders', 'public', 'AssistantFolder_userId_idx', 'chat_folders_userId_idx'),
+        (39, 'table', 'AssistantMessage', 'chat_messages_temp', 'public', 'AssistantMessage', 'chat_messages_temp'),
+        (40, 'constraint', 'AssistantMessage', 'chat_messages_temp', 'public', 'AssistantMessage_conversationId_fkey', 'chat_messages_temp_conversationId_fkey'),
+        (41, 'constraint', 'AssistantMessage', 'chat_messages_temp', 'public', 'AssistantMessage_pkey', 'chat_messages_temp_pkey'),
+        (42, 'index', 'AssistantMessage', 'chat_messages_temp', 'public', 'AssistantMessage_conversationId_idx', 'chat_messages_temp_conversationId_idx'),
+        (43, 'sequence', 'AssistantMessage', 'chat_messages_temp', 'public', 'AssistantMessage_id_seq', 'chat_messages_temp_id_seq'),
+        (49, 'table', 'User', 'users', 'public', 'User', 'users'),
+        (50, 'constraint', 'User', 'users', 'public', 'User_email_check', 'users_email_check'),
+        (51, 'constraint', 'User', 'users', 'public', 'User_pkey', 'users_pkey'),
+        (52, 'index', 'User', 'users', 'public', 'User_email_key', 'users_email_key'),
+        (53, 'index', 'User', 'users', 'public', 'User_username_key', 'users_username_key')
+)
+SELECT planned.*, 'public'::text AS table_schema, t.oid AS table_oid,
+       CASE planned.kind
+           WHEN 'table' THEN t.oid
+           WHEN 'constraint' THEN (SELECT oid FROM pg_constraint WHERE conrelid = t.oid AND conname = planned.object_name)
+           WHEN 'index' THEN to_regclass(format('%I.%I', planned.object_schema, planned.object_name))::oid
+           WHEN 'sequence' THEN to_regclass(format('%I.%I', planned.object_schema, planned.object_name))::oid
+           WHEN 'trigger' THEN (SELECT oid FROM pg_trigger WHERE tgrelid = t.oid AND tgname = planned.object_name)
+           WHEN 'column' THEN t.oid
+       END
+       AS object_oid,
+       -- A column is known by its number, which a rename keeps.
+       CASE planned.kind
+           WHEN 'column' THEN (SELECT a.attnum FROM pg_attribute AS a
+                               WHERE a.attrelid = t.oid AND a.attname = planned.object_name
+                                 AND a.attnum > 0 AND NOT a.attisdropped)
+           ELSE 0
+       END AS object_subid
+FROM planned
+LEFT JOIN pg_class AS t
+       ON t.oid = to_regclass(format('%I.%I', 'public', planned.source_table))
+      AND t.relkind IN ('r', 'p');
+
+DO $preflight$
+DECLARE
+    problems text[] := '{}';
+    found text[];
+BEGIN
+    -- Outside a transaction block each statement would commit on its own, and a failure
+    -- halfway would leave half the renames done.
+    IF transaction_timestamp() = statement_timestamp() THEN
+        RAISE EXCEPTION 'pgrename: not inside a transaction'
+            USING ERRCODE = 'PGR03', HINT = 'Run the script with psql -v ON_ERROR_STOP=1 --single-transaction -f FILE.';
+    END IF;
+
+    -- A migration that is already applied would fail halfway; say so instead.
+    IF to_regclass('pgrename.history') IS NOT NULL THEN
+        EXECUTE 'SELECT array_agg(format(''migration %s is already applied (at %s by %s); nothing to do'',
+                                         migration, applied_at, applied_by))
+                 FROM pgrename.history WHERE migration = $1 AND status = ''applied'''
+            INTO found USING 'assistant_snake_case';
+        IF found IS NOT NULL THEN
+            RAISE EXCEPTION 'pgrename: %', found[1] USING ERRCODE = 'PGR03';
+        END IF;
+    END IF;
+
+    -- Every table to rename exists, as a table.
+    SELECT array_agg(format('table %I.%I does not exist', table_schema, source_table) ORDER BY ordinal)
+    INTO found FROM pgrename_plan WHERE kind = 'table' AND table_oid IS NULL;
+    problems := problems || coalesce(found, '{}');
+    RAISE NOTICE 'check %: every table to rename exists', CASE WHEN found IS NULL THEN 'passed' ELSE 'FAILED' END;
+
+    -- Every other object of the plan exists under the name the plan (or the config) gives it.
+    SELECT array_agg(format('%s %I of table %I does not exist (a typo in the config, or the schema changed'
+                            ' since the plan was made)', kind, object_name, source_table) ORDER BY ordinal)
+    INTO found FROM pgrename_plan
+    WHERE kind <> 'table' AND table_oid IS NOT NULL AND (object_oid IS NULL OR object_subid IS NULL);
+    problems := problems || coalesce(found, '{}');
+    RAISE NOTICE 'check %: every planned object exists', CASE WHEN found IS NULL THEN 'passed' ELSE 'FAILED' END;
+
+    -- PostgreSQL truncates longer names silently, and two truncated names can collide.
+    SELECT array_agg(format('%s name %I is %s bytes, over the limit of %s', kind, target_name,
+                            octet_length(target_name), current_setting('max_identifier_length')) ORDER BY ordinal)
+    INTO found FROM pgrename_plan
+    WHERE octet_length(target_name) > current_setting('max_identifier_length')::int;
+    problems := problems || coalesce(found, '{}');
+    RAISE NOTICE 'check %: every new name fits in % bytes',
+        CASE WHEN found IS NULL THEN 'passed' ELSE 'FAILED' END, current_setting('max_identifier_length');
+
+    -- Two renames to one name: tables, indexes, sequences and index-backed constraints share
+    -- the schema's relation names; other constraints and triggers are named per table.
+    WITH named AS (
+        SELECT 'relation in schema ' || quote_ident(p.object_schema) AS space, p.target_name
+        FROM pgrename_plan AS p
+        LEFT JOIN pg_constraint AS con ON con.oid = p.object_oid AND p.kind = 'constraint'
+        WHERE p.kind IN ('table', 'index', 'sequence') OR con.contype IN ('p', 'u', 'x')
+        UNION ALL
+        SELECT p.kind || ' on table ' || quote_ident(p.target_table), p.target_name
+        FROM pgrename_plan AS p WHERE p.kind IN ('constraint', 'trigger')
+    )
+    SELECT array_agg(format('%s objects would be named %I (%s)', count, target_name, space))
+    INTO found FROM (SELECT space, target_name, count(*) FROM named GROUP BY 1, 2 HAVING count(*) > 1) AS clash;
+    problems := problems || coalesce(found, '{}');
+    RAISE NOTICE 'check %: no two objects get the same name', CASE WHEN found IS NULL THEN 'passed' ELSE 'FAILED' END;
+
+    -- A new name must be free, unless the object holding it is itself renamed away first (a chain).
+    WITH moving_relation AS (
+        SELECT object_oid AS oid FROM pgrename_plan WHERE kind IN ('table', 'index', 'sequence')
+        UNION ALL
+        SELECT con.conindid FROM pgrename_plan AS p JOIN pg_constraint AS con ON con.oid = p.object_oid
+        WHERE p.kind = 'constraint' AND con.contype IN ('p', 'u', 'x')
+    ), taken AS (
+        SELECT p.ordinal, format('relation %I.%I', p.object_schema, p.target_name) AS what
+        FROM pgrename_plan AS p
+        JOIN pg_namespace AS n ON n.nspname = p.object_schema
+        JOIN pg_class AS c ON c.relnamespace = n.oid AND c.relname = p.target_name
+        WHERE c.oid NOT IN (SELECT oid FROM moving_relation WHERE oid IS NOT NULL)
+          AND (p.kind IN ('table', 'index', 'sequence')
+               OR EXISTS (SELECT FROM pg_constraint AS con
+                          WHERE con.oid = p.object_oid AND con.contype IN ('p', 'u', 'x')))
+        UNION ALL
+        SELECT p.ordinal, format('type %I.%I', p.object_schema, p.target_name)
+        FROM pgrename_plan AS p
+        JOIN pg_namespace AS n ON n.nspname = p.object_schema
+        JOIN pg_type AS ty ON ty.typnamespace = n.oid AND ty.typname = p.target_name
+        WHERE p.kind = 'table'
+          AND ty.typrelid NOT IN (SELECT table_oid FROM pgrename_plan WHERE table_oid IS NOT NULL)
+        UNION ALL
+        SELECT p.ordinal, format('constraint %I on table %I', p.target_name, p.source_table)
+        FROM pgrename_plan AS p
+        JOIN pg_constraint AS con ON con.conrelid = p.table_oid AND con.conname = p.target_name
+        WHERE p.kind = 'constraint' AND con.oid NOT IN (SELECT object_oid FROM pgrename_plan WHERE kind = 'constraint')
+        UNION ALL
+        SELECT p.ordinal, format('trigger %I on table %I', p.target_name, p.source_table)
+        FROM pgrename_plan AS p
+        JOIN pg_trigger AS tg ON tg.tgrelid = p.table_oid AND tg.tgname = p.target_name
+        WHERE p.kind = 'trigger' AND tg.oid NOT IN (SELECT object_oid FROM pgrename_plan WHERE kind = 'trigger')
+    )
+    SELECT array_agg(format('target exists: %s', what) ORDER BY ordinal) INTO found FROM taken;
+    problems := problems || coalesce(found, '{}');
+    RAISE NOTICE 'check %: every new name is free', CASE WHEN found IS NULL THEN 'passed' ELSE 'FAILED' END;
+
+    -- A column name is free on its table: no other column has it, after the renames.
+    WITH column_after AS (
+        SELECT a.attrelid AS table_oid, coalesce(p.target_name, a.attname) AS column_name
+        FROM pg_attribute AS a
+        LEFT JOIN pgrename_plan AS p ON p.kind = 'column' AND p.object_oid = a.attrelid AND p.object_subid = a.attnum
+        WHERE a.attrelid IN (SELECT table_oid FROM pgrename_plan) AND a.attnum > 0 AND NOT a.attisdropped
+        UNION ALL
+        SELECT p.table_oid, added.column_name
+        FROM (VALUES ('users', 'role'), ('users', 'emailVerified'), ('chat_folders', 'description'), ('chat_folders', 'color'), ('chat_folders', 'isDefault'), ('chat_folders', 'sessionCount'), ('chat_sessions', 'folderId'), ('chat_sessions', 'isActive')) AS added (table_name, column_name)
+        JOIN pgrename_plan AS p ON p.kind = 'table' AND p.target_table = added.table_name
+    )
+    SELECT array_agg(format('table %s would have %s columns named %I', table_oid::regclass, n, column_name))
+    INTO found FROM (SELECT table_oid, column_name, count(*) AS n FROM column_after GROUP BY 1, 2 HAVING count(*) > 1) AS clash;
+    problems := problems || coalesce(found, '{}');
+    RAISE NOTICE 'check %: every column name is free on its table', CASE WHEN found IS NULL THEN 'passed' ELSE 'FAILED' END;
+
+    -- What the migration creates: types it can create, columns it can add to every existing row,
+    -- foreign keys to tables that will exist, views under names the renames set free.
+    WITH addition (kind, table_name, object_name, column_type, type_is_enum, not_null, has_default, references_table) AS (
+        VALUES
+            ('type', NULL, 'UserRole', NULL, false, false, false, NULL),
+            ('column', 'users', 'role', 'UserRole', true, true, true, NULL),
+            ('column', 'users', 'emailVerified', 'boolean', false, true, true, NULL),
+            ('column', 'chat_folders', 'description', 'text', false, false, false, NULL),
+            ('column', 'chat_folders', 'color', 'text', false, false, false, NULL),
+            ('column', 'chat_folders', 'isDefault', 'boolean', false, true, true, NULL),
+            ('column', 'chat_folders', 'sessionCount', 'integer', false, true, true, NULL),
+            ('column', 'chat_sessions', 'folderId', 'text', false, false, false, NULL),
+            ('column', 'chat_sessions', 'isActive', 'boolean', false, true, true, NULL),
+            ('constraint', 'chat_sessions', 'chat_sessions_folderId_fkey', NULL, false, false, false, 'chat_folders'),
+            ('merge', 'chat_sessions', 'chat_sessions_temp', NULL, false, false, false, NULL),
+            ('merge', 'chat_messages', 'chat_messages_temp', NULL, false, false, false, NULL),
+            ('view', 'users', 'User', NULL, false, false, false, NULL),
+            ('view', 'chat_folders', 'AssistantFolder', NULL, false, false, false, NULL),
+            ('view', 'chat_sessions', 'AssistantChatSession', NULL, false, false, false, NULL),
+            ('view', 'chat_messages', 'AssistantChatMessage', NULL, false, false, false, NULL),
+            ('view', 'chat_sessions_temp', 'AssistantConversation', NULL, false, false, false, NULL),
+            ('view', 'chat_messages_temp', 'AssistantMessage', NULL, false, false, false, NULL)
+    ), trouble AS (
+        SELECT format('type %I.%I exists already', 'public', object_name) AS what
+        FROM addition WHERE kind = 'type' AND to_regtype(format('%I.%I', 'public', object_name)) IS NOT NULL
+        UNION ALL
+        SELECT format('column %I.%I: type %s does not exist', table_name, object_name, column_type)
+        FROM addition WHERE kind = 'column' AND NOT type_is_enum AND to_regtype(column_type) IS NULL
+        UNION ALL
+        SELECT format('column %I.%I is NOT NULL without a default: the rows already there, and every old'
+                      ' client''s INSERT, would have no value for it', table_name, object_name)
+        FROM addition WHERE kind = 'column' AND not_null AND NOT has_default
+        UNION ALL
+        SELECT format('constraint %I references table %I, which will not exist', object_name, references_table)
+        FROM addition
+        WHERE kind = 'constraint'
+          AND references_table NOT IN (SELECT target_table FROM pgrename_plan WHERE kind = 'table')
+          AND to_regclass(format('%I.%I', 'public', references_table)) IS NULL
+        UNION ALL
+        SELECT format('compatibility view %I cannot be created: another table takes that name', object_name)
+        FROM addition WHERE kind = 'view' AND object_name IN (SELECT target_table FROM pgrename_plan WHERE kind = 'table')
+        UNION ALL
+        SELECT format('%s name %I is %s bytes, over the limit of %s', kind, object_name, octet_length(object_name),
+                      current_setting('max_identifier_length'))
+        FROM addition WHERE octet_length(object_name) > current_setting('max_identifier_length')::int
+    )
+    SELECT array_agg(what) INTO found FROM trouble;
+    problems := problems || coalesce(found, '{}');
+    RAISE NOTICE 'check %: every type, column, foreign key and view to add can be added',
+        CASE WHEN found IS NULL THEN 'passed' ELSE 'FAILED' END;
+
+    -- A swap (A -> B and B -> A) has no order that works; a chain (A -> B, B -> C) does.
+    WITH RECURSIVE walk (start_name, current_name, path) AS (
+        SELECT source_table, target_table, ARRAY[source_table]
+        FROM pgrename_plan WHERE kind = 'table'
+        UNION ALL
+        SELECT w.start_name, p.target_table, w.path || p.source_table
+        FROM walk AS w JOIN pgrename_plan AS p ON p.kind = 'table' AND p.source_table = w.current_name
+        WHERE p.source_table <> ALL (w.path)
+    )
+    SELECT array_agg(format('tables swap names: %s -> %I; rename through a temporary name in two migrations',
+                            array_to_string(ARRAY(SELECT quote_ident(x) FROM unnest(path) AS x), ' -> '), start_name))
+    INTO found FROM walk WHERE current_name = start_name;
+    problems := problems || coalesce(found, '{}');
+    RAISE NOTICE 'check %: no swaps or cycles', CASE WHEN found IS NULL THEN 'passed' ELSE 'FAILED' END;
+
+    -- Renaming needs ownership: of each table (its constraints, indexes and triggers go with
+    -- it) and of each sequence.
+    SELECT array_agg(format('%s %I is owned by %I; %I is not a member of that role',
+                            p.kind, p.object_name, pg_get_userbyid(c.relowner), current_user) ORDER BY p.ordinal)
+    INTO found
+    FROM pgrename_plan AS p JOIN pg_class AS c ON c.oid = p.object_oid
+    WHERE p.kind IN ('table', 'sequence') AND NOT pg_has_role(current_user, c.relowner, 'USAGE');
+    problems := problems || coalesce(found, '{}');
+    RAISE NOTICE 'check %: % owns every object to rename', CASE WHEN found IS NULL THEN 'passed' ELSE 'FAILED' END, current_user;
+
+    -- Renaming a table, index or sequence also needs CREATE on its schema (PostgreSQL 15 no
+    -- longer grants that on public to everyone).
+    SELECT array_agg(DISTINCT format('%I has no CREATE privilege on schema %I', current_user, object_schema))
+    INTO found FROM pgrename_plan
+    WHERE to_regnamespace(quote_ident(object_schema)) IS NOT NULL
+      AND NOT has_schema_privilege(current_user, to_regnamespace(quote_ident(object_schema)), 'CREATE');
+    problems := problems || coalesce(found, '{}');
+    RAISE NOTICE 'check %: % may create in the schemas', CASE WHEN found IS NULL THEN 'passed' ELSE 'FAILED' END, current_user;
+
+    IF cardinality(problems) > 0 THEN
+        RAISE EXCEPTION 'pgrename preflight failed: % problem(s)', cardinality(problems)
+            USING ERRCODE = 'PGR01', DETAIL = array_to_string(problems, E'\n');
+    END IF;
+END
+$preflight$;
+
+-- ==== sql/audit/own_schema_version.sql.j2
+-- pgrename's own schema (audit, history, what each migration changed) must be at the version this
+-- script writes to. The runner installs and upgrades it by itself; by hand: make schema-upgrade,
+-- or each script of sql/install/ in the order of its number with psql.
+DO $own_schema$
+DECLARE
+    found integer;
+BEGIN
+    IF to_regclass('pgrename.schema_version') IS NOT NULL THEN
+        SELECT max(version) INTO found FROM pgrename.schema_version;
+    END IF;
+    IF found IS DISTINCT FROM 3 THEN
+        RAISE EXCEPTION 'pgrename: its own schema here is at version %, this script needs version 3',
+            coalesce(found, 0)
+            USING ERRCODE = 'PGR04',
+                  HINT = CASE WHEN coalesce(found, 0) < 3
+                              THEN 'Upgrade it first: make schema-upgrade (or psql -f each pending sql/install/NNN_*.sql, in order).'
+                              ELSE 'A newer pgrename has upgraded it: render the script with that release.' END;
+    END IF;
+END
+$own_schema$;
+
+-- ==== sql/lock_tables.sql.j2
+-- Take every table's lock now, in one statement, before anything changes. The wait is bounded by
+-- lock_timeout and kept below deadlock_timeout: when a client and the migration wait for each
+-- other (a cascading DELETE on a parent while the migration holds a child), the migration gives
+-- way first, rolls back and retries, and the client never sees a deadlock error.
+SELECT set_config('lock_timeout',
+                  least(5000, extract(epoch FROM current_setting('deadlock_timeout')::interval) * 900)::bigint || 'ms',
+                  TRUE);
+LOCK TABLE "public"."AssistantChatMessage", "public"."AssistantChatSession", "public"."AssistantConversation", "public"."AssistantFolder", "public"."AssistantMessage", "public"."User" IN ACCESS EXCLUSIVE MODE;
+
+-- Held until the commit; the remaining statements wait at most lock_timeout for anything else.
+SET LOCAL lock_timeout = '5s';
+
+-- ==== sql/audit/migration_start.sql.j2
+-- Record the start, and what is about to be renamed with the OIDs it has now. These rows are
+-- part of this transaction: if anything below fails they vanish with it (the runner records
+-- the failure apart). The schema fingerprint taken here is what rollback must get back to.
+INSERT INTO pgrename.audit (event, migration, sql_checksum, details)
+SELECT 'migration_start', 'assistant_snake_case', current_setting('pgrename.script_sha256'),
+       jsonb_build_object('schema', 'public',
+                          'tables', count(*) FILTER (WHERE kind = 'table'),
+                          'objects', count(*),
+                          -- the backup taken just before, when the runner's profile takes one
+                          'backup', nullif(current_setting('pgrename.backup', TRUE), '')::jsonb)
+FROM pgrename_plan;
+
+-- One history row per migration; after a rollback, migrating again reuses it.
+INSERT INTO pgrename.history (migration, status, table_schema, sql_checksum, fingerprint_before, foreign_keys_before)
+SELECT 'assistant_snake_case', 'applying', 'public', current_setting('pgrename.script_sha256'),
+       pgrename.schema_fingerprint(), count(*) FILTER (WHERE convalidated)
+FROM pg_constraint
+WHERE contype = 'f'
+  AND (conrelid IN (SELECT table_oid FROM pgrename_plan) OR confrelid IN (SELECT table_oid FROM pgrename_plan))
+ON CONFLICT (migration) DO UPDATE
+SET status = excluded.status, table_schema = excluded.table_schema, sql_checksum = excluded.sql_checksum,
+    fingerprint_before = excluded.fingerprint_before, foreign_keys_before = excluded.foreign_keys_before,
+    applied_at = NULL, applied_by = NULL, rolled_back_at = NULL, rolled_back_by = NULL, contracted_at = NULL;
+
+-- A migration applied again after its rollback starts its record afresh.
+DELETE FROM pgrename.renamed_object WHERE migration = 'assistant_snake_case';
+DELETE FROM pgrename.added_object WHERE migration = 'assistant_snake_case';
+DELETE FROM pgrename.merged_row WHERE migration = 'assistant_snake_case';
+
+INSERT INTO pgrename.renamed_object (migration, ordinal, kind, table_schema, source_table, target_table,
+                                     object_schema, object_name, target_name, table_oid, object_oid, object_subid)
+SELECT 'assistant_snake_case', ordinal, kind, table_schema, source_table, target_table,
+       object_schema, object_name, target_name, table_oid, object_oid, object_subid
+FROM pgrename_plan
+ORDER BY ordinal;
+
+-- What the migration is about to create, with what rollback needs to remove it again.
+INSERT INTO pgrename.added_object (migration, ordinal, kind, object_schema, table_name, object_name, detail)
+VALUES
+    ('assistant_snake_case', 1, 'type', 'public', NULL, 'UserRole', '{"values": ["USER", "ADMIN"]}'),
+    ('assistant_snake_case', 2, 'column', 'public', 'users', 'role', '{"default": "USER", "default_sql": null, "not_null": true, "type": "UserRole", "type_is_enum": true}'),
+    ('assistant_snake_case', 3, 'column', 'public', 'users', 'emailVerified', '{"default": false, "default_sql": null, "not_null": true, "type": "boolean", "type_is_enum": false}'),
+    ('assistant_snake_case', 4, 'column', 'public', 'chat_folders', 'description', '{"default": null, "default_sql": null, "not_null": false, "type": "text", "type_is_enum": false}'),
+    ('assistant_snake_case', 5, 'column', 'public', 'chat_folders', 'color', '{"default": null, "default_sql": null, "not_null": false, "type": "text", "type_is_enum": false}'),
+    ('assistant_snake_case', 6, 'column', 'public', 'chat_folders', 'isDefault', '{"default": false, "default_sql": null, "not_null": true, "type": "boolean", "type_is_enum": false}'),
+    ('assistant_snake_case', 7, 'column', 'public', 'chat_folders', 'sessionCount', '{"default": 0, "default_sql": null, "not_null": true, "type": "integer", "type_is_enum": false}'),
+    ('assistant_snake_case', 8, 'column', 'public', 'chat_sessions', 'folderId', '{"default": null, "default_sql": null, "not_null": false, "type": "text", "type_is_enum": false}'),
+    ('assistant_snake_case', 9, 'column', 'public', 'chat_sessions', 'isActive', '{"default": true, "default_sql": null, "not_null": true, "type": "boolean", "type_is_enum": false}'),
+    ('assistant_snake_case', 10, 'constraint', 'public', 'chat_sessions', 'chat_sessions_folderId_fkey', '{"column": "folderId", "on_delete": "SET NULL", "references": "chat_folders"}'),
+    ('assistant_snake_case', 11, 'merge', 'public', 'chat_sessions', 'chat_sessions_temp', '{"columns": [["id", "id"], ["userId", "userId"], ["title", "title"], ["createdAt", "createdAt"], ["lastMessageAt", "createdAt"]], "key": ["id"], "on_conflict": "skip"}'),
+    ('assistant_snake_case', 12, 'merge', 'public', 'chat_messages', 'chat_messages_temp', '{"columns": [["id", "id"], ["sessionId", "conversationId"], ["role", "role"], ["content", "content"], ["createdAt", "createdAt"]], "key": ["id"], "on_conflict": "skip"}'),
+    ('assistant_snake_case', 13, 'view', 'public', 'users', 'User', '{"columns": [["id", "id"], ["email", "email"], ["username", "username"], ["firstName", "firstName"], ["lastName", "lastName"], ["isActive", "isActive"], ["createdAt", "createdAt"], ["updatedAt", "updatedAt"]]}'),
+    ('assistant_snake_case', 14, 'view', 'public', 'chat_folders', 'AssistantFolder', '{"columns": [["id", "id"], ["userId", "userId"], ["name", "name"], ["createdAt", "createdAt"]]}'),
+    ('assistant_snake_case', 15, 'view', 'public', 'chat_sessions', 'AssistantChatSession', '{"columns": [["id", "id"], ["userId", "userId"], ["title", "sessionName"], ["lastMessageAt", "lastActiveAt"], ["createdAt", "createdAt"], ["updatedAt", "updatedAt"]]}'),
+    ('assistant_snake_case', 16, 'view', 'public', 'chat_messages', 'AssistantChatMessage', '{"columns": [["id", "id"], ["sessionId", "sessionId"], ["role", "role"], ["content", "content"], ["metadata", "metadata"], ["createdAt", "createdAt"]]}'),
+    ('assistant_snake_case', 17, 'view', 'public', 'chat_sessions_temp', 'AssistantConversation', '{"columns": [["id", "id"], ["userId", "userId"], ["title", "title"], ["createdAt", "createdAt"]]}'),
+    ('assistant_snake_case', 18, 'view', 'public', 'chat_messages_temp', 'AssistantMessage', '{"columns": [["id", "id"], ["conversationId", "conversationId"], ["role", "role"], ["content", "content"], ["createdAt", "createdAt"]]}');
+
+-- ==== sql/010_rename_tables.sql.j2
+-- Rename the tables. Catalog-only: constant time whatever their size, each under a brief
+-- ACCESS EXCLUSIVE lock. Foreign keys, views, indexes, triggers and policies refer to a table by
+-- OID and follow it: nothing is dropped or disabled. In a chain (A -> B while B -> C) B moves first.
+ALTER TABLE "public"."AssistantChatMessage" RENAME TO "chat_messages";
+ALTER TABLE "public"."AssistantChatSession" RENAME TO "chat_sessions";
+ALTER TABLE "public"."AssistantConversation" RENAME TO "chat_sessions_temp";
+ALTER TABLE "public"."AssistantFolder" RENAME TO "chat_folders";
+ALTER TABLE "public"."AssistantMessage" RENAME TO "chat_messages_temp";
+ALTER TABLE "public"."User" RENAME TO "users";
+
+-- ==== sql/020_rename_constraints.sql.j2
+-- Rename the constraints that carry their table's name ("User_pkey" -> "users_pkey").
+-- A primary key, unique or exclusion constraint renames its index along with it.
+-- Foreign keys of other tables that point here keep their names: they carry their own table's.
+ALTER TABLE "public"."chat_messages" RENAME CONSTRAINT "AssistantChatMessage_pkey" TO "chat_messages_pkey";
+ALTER TABLE "public"."chat_messages" RENAME CONSTRAINT "AssistantChatMessage_role_check" TO "chat_messages_role_check";
+ALTER TABLE "public"."chat_messages" RENAME CONSTRAINT "AssistantChatMessage_sessionId_fkey" TO "chat_messages_sessionId_fkey";
+ALTER TABLE "public"."chat_sessions" RENAME CONSTRAINT "AssistantChatSession_pkey" TO "chat_sessions_pkey";
+ALTER TABLE "public"."chat_sessions" RENAME CONSTRAINT "AssistantChatSession_userId_fkey" TO "chat_sessions_userId_fkey";
+ALTER TABLE "public"."chat_sessions_temp" RENAME CONSTRAINT "AssistantConversation_pkey" TO "chat_sessions_temp_pkey";
+ALTER TABLE "public"."chat_sessions_temp" RENAME CONSTRAINT "AssistantConversation_userId_fkey" TO "chat_sessions_temp_userId_fkey";
+ALTER TABLE "public"."chat_folders" RENAME CONSTRAINT "AssistantFolder_pkey" TO "chat_folders_pkey";
+ALTER TABLE "public"."chat_folders" RENAME CONSTRAINT "AssistantFolder_userId_fkey" TO "chat_folders_userId_fkey";
+ALTER TABLE "public"."chat_messages_temp" RENAME CONSTRAINT "AssistantMessage_conversationId_fkey" TO "chat_messages_temp_conversationId_fkey";
+ALTER TABLE "public"."chat_messages_temp" RENAME CONSTRAINT "AssistantMessage_pkey" TO "chat_messages_temp_pkey";
+ALTER TABLE "public"."users" RENAME CONSTRAINT "User_email_check" TO "users_email_check";
+ALTER TABLE "public"."users" RENAME CONSTRAINT "User_pkey" TO "users_pkey";
+
+-- ==== sql/030_rename_indexes.sql.j2
+-- Rename the indexes that carry their table's name and back no constraint (those were renamed
+-- with their constraint). Catalog-only.
+ALTER INDEX "public"."AssistantChatMessage_sessionId_idx" RENAME TO "chat_messages_sessionId_idx";
+ALTER INDEX "public"."AssistantChatSession_userId_idx" RENAME TO "chat_sessions_userId_idx";
+ALTER INDEX "public"."AssistantFolder_userId_idx" RENAME TO "chat_folders_userId_idx";
+ALTER INDEX "public"."AssistantMessage_conversationId_idx" RENAME TO "chat_messages_temp_conversationId_idx";
+ALTER INDEX "public"."User_email_key" RENAME TO "users_email_key";
+ALTER INDEX "public"."User_username_key" RENAME TO "users_username_key";
+-- left alone: index "idx_recent_sessions" on "AssistantChatSession": name does not start with "AssistantChatSession_"
+
+-- ==== sql/040_rename_sequences.sql.j2
+-- Rename the sequences owned by the tables' serial and identity columns ("Foo_id_seq").
+-- Column defaults call nextval() by OID, so they keep working; values are untouched.
+ALTER SEQUENCE "public"."AssistantMessage_id_seq" RENAME TO "chat_messages_temp_id_seq";
+
+-- ==== sql/050_rename_triggers.sql.j2
+-- Rename the triggers that carry their table's name. Their functions are untouched: a trigger
+-- function that names a table in its source text still needs a look (see the analysis).
+ALTER TRIGGER "AssistantChatSession_set_updated_at" ON "public"."chat_sessions" RENAME TO "chat_sessions_set_updated_at";
+
+-- ==== sql/060_create_types.sql.j2
+-- Create the enum types the new columns use. A new type locks nothing that exists.
+CREATE TYPE "public"."UserRole" AS ENUM ('USER', 'ADMIN');
+
+-- ==== sql/070_rename_columns.sql.j2
+-- Rename the columns the new service knows by other names. Catalog-only: indexes, constraints
+-- and views refer to a column by its number and follow it; the data is untouched.
+ALTER TABLE "public"."chat_sessions" RENAME COLUMN "sessionName" TO "title";
+ALTER TABLE "public"."chat_sessions" RENAME COLUMN "lastActiveAt" TO "lastMessageAt";
+
+-- ==== sql/080_add_columns.sql.j2
+-- Add the columns the new service expects. With a constant default (or none) PostgreSQL adds a
+-- column without rewriting the table: existing rows read the default. Old clients never name
+-- these columns, so their INSERTs get the default too.
+ALTER TABLE "public"."users" ADD COLUMN "role" "public"."UserRole" NOT NULL DEFAULT 'USER';
+ALTER TABLE "public"."users" ADD COLUMN "emailVerified" boolean NOT NULL DEFAULT FALSE;
+ALTER TABLE "public"."chat_folders" ADD COLUMN "description" text;
+ALTER TABLE "public"."chat_folders" ADD COLUMN "color" text;
+ALTER TABLE "public"."chat_folders" ADD COLUMN "isDefault" boolean NOT NULL DEFAULT FALSE;
+-- The type is the target schema's (config.yaml), not ours to widen to bigint.
+-- squawk-ignore prefer-bigint-over-int
+ALTER TABLE "public"."chat_folders" ADD COLUMN "sessionCount" integer NOT NULL DEFAULT 0;
+ALTER TABLE "public"."chat_sessions" ADD COLUMN "folderId" text;
+ALTER TABLE "public"."chat_sessions" ADD COLUMN "isActive" boolean NOT NULL DEFAULT TRUE;
+
+-- Foreign keys of the new columns, to the referenced table's primary key. NOT VALID: enforced
+-- for every row written from now on, without reading the table under this transaction's locks
+-- (every existing value is NULL). The runner validates them after the commit, without blocking
+-- anyone (build/validate.sql).
+ALTER TABLE "public"."chat_sessions" ADD CONSTRAINT "chat_sessions_folderId_fkey" FOREIGN KEY ("folderId") REFERENCES "public"."chat_folders" ON DELETE SET NULL NOT VALID;
+
+-- ==== sql/090_merge_rows.sql.j2
+-- Merge legacy rows into the new tables. Each row the merge inserts is recorded by its key, and
+-- each row it overwrites is recorded as it was, so that rollback undoes exactly this and no more.
+-- Unlike the renames, a merge reads and writes rows: it takes as long as the legacy tables are
+-- big, and the table locks taken at the start are held until the commit. Rehearse it on a copy
+-- (make rehearse WITH_DATA=1) to know how long.
+
+-- "chat_sessions_temp" into "chat_sessions": a row whose key ("id") exists already is left as it is.
+WITH merged AS (
+    INSERT INTO "public"."chat_sessions" ("id", "userId", "title", "createdAt", "lastMessageAt")
+    SELECT "id", "userId", "title", "createdAt", "createdAt"
+    FROM "public"."chat_sessions_temp"
+    ON CONFLICT ("id") DO NOTHING
+    RETURNING "id", xmax = 0 AS inserted
+)
+INSERT INTO pgrename.merged_row (migration, into_table, merged_from, action, row_key)
+SELECT 'assistant_snake_case', 'chat_sessions', 'chat_sessions_temp', 'inserted',
+       jsonb_build_object('id', "id")
+FROM merged
+WHERE inserted;
+
+DO $merge_report$
+DECLARE
+    inserted bigint;
+    updated bigint;
+    offered bigint;
+BEGIN
+    SELECT count(*) FILTER (WHERE action = 'inserted'), count(*) FILTER (WHERE action = 'updated')
+    INTO inserted, updated
+    FROM pgrename.merged_row
+    WHERE migration = 'assistant_snake_case' AND into_table = 'chat_sessions'
+      AND merged_from = 'chat_sessions_temp';
+    SELECT count(*) INTO offered FROM "public"."chat_sessions_temp";
+    RAISE NOTICE 'merged % into %: % row(s) inserted, % updated, % left as they were',
+        'chat_sessions_temp', 'chat_sessions', inserted, updated, offered - inserted - updated;
+END
+$merge_report$;
+
+-- "chat_messages_temp" into "chat_messages": a row whose key ("id") exists already is left as it is.
+WITH merged AS (
+    INSERT INTO "public"."chat_messages" ("id", "sessionId", "role", "content", "createdAt")
+    SELECT "id", "conversationId", "role", "content", "createdAt"
+    FROM "public"."chat_messages_temp"
+    ON CONFLICT ("id") DO NOTHING
+    RETURNING "id", xmax = 0 AS inserted
+)
+INSERT INTO pgrename.merged_row (migration, into_table, merged_from, action, row_key)
+SELECT 'assistant_snake_case', 'chat_messages', 'chat_messages_temp', 'inserted',
+       jsonb_build_object('id', "id")
+FROM merged
+WHERE inserted;
+
+DO $merge_report$
+DECLARE
+    inserted bigint;
+    updated bigint;
+    offered bigint;
+BEGIN
+    SELECT count(*) FILTER (WHERE action = 'inserted'), count(*) FILTER (WHERE action = 'updated')
+    INTO inserted, updated
+    FROM pgrename.merged_row
+    WHERE migration = 'assistant_snake_case' AND into_table = 'chat_messages'
+      AND merged_from = 'chat_messages_temp';
+    SELECT count(*) INTO offered FROM "public"."chat_messages_temp";
+    RAISE NOTICE 'merged % into %: % row(s) inserted, % updated, % left as they were',
+        'chat_messages_temp', 'chat_messages', inserted, updated, offered - inserted - updated;
+END
+$merge_report$;
+
+-- ==== sql/100_compatibility_views.sql.j2
+-- Keep old clients working. Under each old table name, a view shows the renamed table with the
+-- old column names. A one-table view like this is automatically updatable: SELECT, INSERT (with
+-- the table's defaults and RETURNING), UPDATE and DELETE through it reach the table unchanged.
+-- security_invoker: privileges and row-level security are checked for the caller, as on the table.
+CREATE VIEW "public"."User" WITH (security_invoker = TRUE) AS
+SELECT "id", "email", "username", "firstName", "lastName", "isActive", "createdAt", "updatedAt"
+FROM "public"."users";
+CREATE VIEW "public"."AssistantFolder" WITH (security_invoker = TRUE) AS
+SELECT "id", "userId", "name", "createdAt"
+FROM "public"."chat_folders";
+CREATE VIEW "public"."AssistantChatSession" WITH (security_invoker = TRUE) AS
+SELECT "id", "userId", "title" AS "sessionName", "lastMessageAt" AS "lastActiveAt", "createdAt", "updatedAt"
+FROM "public"."chat_sessions";
+CREATE VIEW "public"."AssistantChatMessage" WITH (security_invoker = TRUE) AS
+SELECT "id", "sessionId", "role", "content", "metadata", "createdAt"
+FROM "public"."chat_messages";
+CREATE VIEW "public"."AssistantConversation" WITH (security_invoker = TRUE) AS
+SELECT "id", "userId", "title", "createdAt"
+FROM "public"."chat_sessions_temp";
+CREATE VIEW "public"."AssistantMessage" WITH (security_invoker = TRUE) AS
+SELECT "id", "conversationId", "role", "content", "createdAt"
+FROM "public"."chat_messages_temp";
+
+-- Whoever may use a table may use its view the same way: copy each table's grants, as they are
+-- now, to its view.
+DO $grants$
+DECLARE
+    grant_row record;
+BEGIN
+    FOR grant_row IN
+        SELECT v.view_name, acl.grantee, string_agg(acl.privilege_type, ', ' ORDER BY acl.privilege_type) AS privileges
+        FROM (VALUES ('User', 'users'), ('AssistantFolder', 'chat_folders'), ('AssistantChatSession', 'chat_sessions'), ('AssistantChatMessage', 'chat_messages'), ('AssistantConversation', 'chat_sessions_temp'), ('AssistantMessage', 'chat_messages_temp')) AS v (view_name, table_name)
+        JOIN pg_class AS c ON c.oid = to_regclass(format('%I.%I', 'public', v.table_name))
+        CROSS JOIN LATERAL aclexplode(c.relacl) AS acl
+        WHERE acl.grantee <> c.relowner
+        GROUP BY v.view_name, acl.grantee
+    LOOP
+        EXECUTE format('GRANT %s ON %I.%I TO %s', grant_row.privileges, 'public', grant_row.view_name,
+                       CASE WHEN grant_row.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(grant_row.grantee)) END);
+    END LOOP;
+END
+$grants$;
+
+-- ==== sql/verify/postcheck.sql.j2
+-- Verification after the renames, from the OIDs recorded before them: any failure raises,
+-- and the whole transaction rolls back.
+DO $postcheck$
+DECLARE
+    problems text[] := '{}';
+    found text[];
+    fk_before integer;
+    fk_now integer;
+BEGIN
+    -- Each object, found by its recorded OID, carries its new name. Same OID: the same
+    -- object with the same rows, proven in constant time whatever the table's size.
+    WITH recorded AS (
+        SELECT r.ordinal, r.kind, r.object_oid, r.target_name AS expected_name,
+               CASE r.kind
+                   WHEN 'table' THEN (SELECT relname FROM pg_class WHERE oid = r.object_oid)
+                   WHEN 'constraint' THEN (SELECT conname FROM pg_constraint WHERE oid = r.object_oid)
+                   WHEN 'index' THEN (SELECT relname FROM pg_class WHERE oid = r.object_oid)
+                   WHEN 'sequence' THEN (SELECT relname FROM pg_class WHERE oid = r.object_oid)
+                   WHEN 'trigger' THEN (SELECT tgname FROM pg_trigger WHERE oid = r.object_oid)
+                   WHEN 'column' THEN (SELECT attname FROM pg_attribute WHERE attrelid = r.object_oid AND attnum = r.object_subid AND NOT attisdropped)
+               END
+               AS actual_name
+        FROM pgrename.renamed_object AS r
+        WHERE r.migration = 'assistant_snake_case'
+    )
+    SELECT array_agg(format('%s with oid %s should be named %I but %s', kind, object_oid, expected_name,
+                            CASE WHEN actual_name IS NULL THEN 'no longer exists'
+                                 ELSE format('is named %I', actual_name) END) ORDER BY ordinal)
+    INTO found FROM recorded WHERE actual_name IS DISTINCT FROM expected_name;
+    problems := problems || coalesce(found, '{}');
+    RAISE NOTICE 'check %: every object has its planned name and its old OID',
+        CASE WHEN found IS NULL THEN 'passed' ELSE 'FAILED' END;
+
+    -- No other object answers to a name moved away from (a chain hands a name on, and a
+    -- compatibility view takes its table's old name: both fine).
+    WITH ours AS (
+        SELECT object_oid AS oid FROM pgrename.renamed_object WHERE migration = 'assistant_snake_case'
+        UNION ALL
+        SELECT to_regclass(format('%I.%I', object_schema, object_name))::oid
+        FROM pgrename.added_object WHERE migration = 'assistant_snake_case' AND kind = 'view'
+        UNION ALL
+        SELECT con.conindid FROM pgrename.renamed_object AS r JOIN pg_constraint AS con ON con.oid = r.object_oid
+        WHERE r.migration = 'assistant_snake_case' AND r.kind = 'constraint'
+    ), leftover AS (
+        SELECT r.ordinal, format('relation %I.%I', r.object_schema, r.object_name) AS what
+        FROM pgrename.renamed_object AS r
+        JOIN pg_namespace AS n ON n.nspname = r.object_schema
+        JOIN pg_class AS c ON c.relnamespace = n.oid AND c.relname = r.object_name
+        WHERE r.migration = 'assistant_snake_case' AND r.kind IN ('table', 'index', 'sequence', 'constraint')
+          AND c.oid NOT IN (SELECT oid FROM ours)
+        UNION ALL
+        SELECT r.ordinal, format('constraint %I on %s', r.object_name, r.table_oid::regclass)
+        FROM pgrename.renamed_object AS r
+        JOIN pg_constraint AS con ON con.conrelid = r.table_oid AND con.conname = r.object_name
+        WHERE r.migration = 'assistant_snake_case' AND r.kind = 'constraint' AND con.oid NOT IN (SELECT oid FROM ours)
+        UNION ALL
+        SELECT r.ordinal, format('trigger %I on %s', r.object_name, r.table_oid::regclass)
+        FROM pgrename.renamed_object AS r
+        JOIN pg_trigger AS tg ON tg.tgrelid = r.table_oid AND tg.tgname = r.object_name
+        WHERE r.migration = 'assistant_snake_case' AND r.kind = 'trigger' AND tg.oid NOT IN (SELECT oid FROM ours)
+    )
+    SELECT array_agg(format('%s still exists', what) ORDER BY ordinal) INTO found FROM leftover;
+    problems := problems || coalesce(found, '{}');
+    RAISE NOTICE 'check %: no old name remains', CASE WHEN found IS NULL THEN 'passed' ELSE 'FAILED' END;
+
+    -- What the migration added exists (compatibility views unless contracted); after a rollback, none of it does.
+    WITH added AS (
+        SELECT a.ordinal, a.kind, a.object_name,
+               CASE a.kind
+                   WHEN 'type' THEN to_regtype(format('%I.%I', a.object_schema, a.object_name)) IS NOT NULL
+                   WHEN 'column' THEN EXISTS (SELECT FROM pg_attribute
+                                              WHERE attrelid = to_regclass(format('%I.%I', a.object_schema, a.table_name))
+                                                AND attname = a.object_name AND NOT attisdropped)
+                   WHEN 'constraint' THEN EXISTS (SELECT FROM pg_constraint
+                                                  WHERE conrelid = to_regclass(format('%I.%I', a.object_schema, a.table_name))
+                                                    AND conname = a.object_name)
+                   WHEN 'view' THEN EXISTS (SELECT FROM pg_class
+                                            WHERE oid = to_regclass(format('%I.%I', a.object_schema, a.object_name))
+                                              AND relkind = 'v')
+               END AS present,
+a.kind <> 'view' OR h.contracted_at IS NULL AS expected
+        FROM pgrename.added_object AS a
+        JOIN pgrename.history AS h USING (migration)
+        WHERE a.migration = 'assistant_snake_case' AND a.kind <> 'merge'
+    )
+    SELECT array_agg(format('%s %I %s', kind, object_name, CASE WHEN present THEN 'still exists' ELSE 'is missing' END)
+                     ORDER BY ordinal)
+    INTO found FROM added WHERE present <> expected;
+    problems := problems || coalesce(found, '{}');
+    RAISE NOTICE 'check %: every added type, column, foreign key and view exists',
+        CASE WHEN found IS NULL THEN 'passed' ELSE 'FAILED' END;
+
+    -- The foreign keys into and out of the renamed tables that were there before: all still there
+    -- and validated. (Those the migration added are checked above, with what it added.)
+    SELECT foreign_keys_before INTO fk_before FROM pgrename.history WHERE migration = 'assistant_snake_case';
+    SELECT count(*) FILTER (WHERE convalidated) INTO fk_now
+    FROM pg_constraint
+    WHERE contype = 'f'
+      AND (conrelid IN (SELECT table_oid FROM pgrename.renamed_object WHERE migration = 'assistant_snake_case')
+           OR confrelid IN (SELECT table_oid FROM pgrename.renamed_object WHERE migration = 'assistant_snake_case'))
+      AND NOT EXISTS (SELECT FROM pgrename.added_object AS a
+                      WHERE a.migration = 'assistant_snake_case' AND a.kind = 'constraint'
+                        AND a.object_name = conname AND to_regclass(format('%I.%I', a.object_schema, a.table_name)) = conrelid);
+    IF fk_now IS DISTINCT FROM fk_before THEN
+        problems := problems || format('%s validated foreign keys touch the renamed tables; there were %s', fk_now, fk_before);
+    END IF;
+    RAISE NOTICE 'check %: foreign keys valid (% of %)',
+        CASE WHEN fk_now IS NOT DISTINCT FROM fk_before THEN 'passed' ELSE 'FAILED' END, fk_now, fk_before;
+
+    IF cardinality(problems) > 0 THEN
+        RAISE EXCEPTION 'pgrename verification failed: % problem(s)', cardinality(problems)
+            USING ERRCODE = 'PGR02', DETAIL = array_to_string(problems, E'\n');
+    END IF;
+END
+$postcheck$;
+
+-- ==== sql/audit/migration_complete.sql.j2
+-- Every check passed: mark the migration applied and close the audit trail. Both commit with
+-- the renames, or not at all.
+UPDATE pgrename.history
+SET status = 'applied', applied_at = now(), applied_by = CURRENT_USER
+WHERE migration = 'assistant_snake_case';
+
+INSERT INTO pgrename.audit (event, migration, sql_checksum, details)
+SELECT 'migration_complete', 'assistant_snake_case', current_setting('pgrename.script_sha256'),
+       jsonb_build_object('renamed', jsonb_object_agg(kind, n))
+FROM (SELECT kind, count(*) AS n FROM pgrename.renamed_object
+      WHERE migration = 'assistant_snake_case' GROUP BY kind) AS renamed;
