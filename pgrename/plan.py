@@ -37,7 +37,8 @@ class Plan:
         return dict(migration=self.migration, schema=self.schema, lock_timeout=self.lock_timeout,
                     lock_wait_ms=round(seconds(self.lock_timeout) * 1000), statement_timeout=self.statement_timeout,
                     renames=self.renames, left_alone=self.left_alone, additions=self.additions,
-                    run_lock=run_lock.KEY, schema_version=own_schema.REQUIRED_VERSION, **extra)
+                    run_lock=run_lock.KEY, schema_version=own_schema.REQUIRED_VERSION,
+                    preflight_checks=steps("sql/verify/preflight"), **extra)
 
 
 def use_settings(conn: psycopg.Connection, schema: str, rename_map: dict[str, str] | None,

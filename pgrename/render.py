@@ -162,6 +162,7 @@ def sealed_sha256(text: str) -> tuple[str | None, str]:
 
 
 def steps(folder: str) -> list[str]:
-    """The numbered step templates of sql/ or rollback/, in the order of their numbers."""
+    """The numbered templates of a folder (the steps of sql/ or rollback/, the checks of preflight), in
+    the order of their numbers."""
     return sorted(str(path.relative_to(PROJECT_DIR))
                   for path in (PROJECT_DIR / folder).glob("[0-9][0-9][0-9]_*.sql.j2"))

@@ -1,5 +1,5 @@
--- pgrename script, sha256 47a6842b6041fb437bc82506d4ed4610b130eed7ea9fe2f8554f1ffd5b8307e8 of every line after these two (tail -n +3 FILE | sha256sum)
-SELECT set_config('pgrename.script_sha256', '47a6842b6041fb437bc82506d4ed4610b130eed7ea9fe2f8554f1ffd5b8307e8', true);
+-- pgrename script, sha256 d60a04891f5d6d60bf52416e4cfac1b53a06f4bbb8a63ad155c6daf91947d44a of every line after these two (tail -n +3 FILE | sha256sum)
+SELECT set_config('pgrename.script_sha256', 'd60a04891f5d6d60bf52416e4cfac1b53a06f4bbb8a63ad155c6daf91947d44a', true);
 -- ==== sql/header.sql.j2
 -- pgrename migration 'assistant_snake_case': rename 6 table(s) in schema
 -- "public", the 21 object(s) named after them and 2 column(s);
@@ -30,8 +30,40 @@ SELECT pg_advisory_xact_lock(1885827685, 1);
 
 -- ==== sql/verify/preflight.sql.j2
 -- Preflight. Nothing changes until every check below has passed; it reads the catalog only and
--- takes no lock on any table. It lists every problem it finds, not just the first.
+-- takes no lock on any table. It lists every problem it finds, not just the first. One check a
+-- file of sql/verify/preflight/, in the order of its number.
 
+-- ---- sql/verify/preflight/000_in_a_transaction.sql.j2
+-- Outside a transaction block each statement would commit on its own, and a failure halfway
+-- would leave half the renames done.
+DO $in_a_transaction$
+BEGIN
+    IF transaction_timestamp() = statement_timestamp() THEN
+        RAISE EXCEPTION 'pgrename: not inside a transaction'
+            USING ERRCODE = 'PGR03', HINT = 'Run the script with psql -v ON_ERROR_STOP=1 --single-transaction -f FILE.';
+    END IF;
+END
+$in_a_transaction$;
+
+-- ---- sql/verify/preflight/010_not_applied_yet.sql.j2
+-- A migration that is already applied would fail halfway; say so instead.
+DO $not_applied_yet$
+DECLARE
+    found text;
+BEGIN
+    IF to_regclass('pgrename.history') IS NOT NULL THEN
+        EXECUTE 'SELECT format(''migration %s is already applied (at %s by %s); nothing to do'',
+                               migration, applied_at, applied_by)
+                 FROM pgrename.history WHERE migration = $1 AND status = ''applied'''
+            INTO found USING 'assistant_snake_case';
+        IF found IS NOT NULL THEN
+            RAISE EXCEPTION 'pgrename: %', found USING ERRCODE = 'PGR03';
+        END IF;
+    END IF;
+END
+$not_applied_yet$;
+
+-- ---- sql/verify/preflight/020_the_plan.sql.j2
 -- The plan as reviewed: each object to rename, with the OID it has now. The OIDs are what the
 -- verification after the renames checks against: same OID, same object, same data.
 CREATE TEMPORARY TABLE pgrename_plan ON COMMIT DROP AS
@@ -89,212 +121,226 @@ LEFT JOIN pg_class AS t
        ON t.oid = to_regclass(format('%I.%I', 'public', planned.source_table))
       AND t.relkind IN ('r', 'p');
 
-DO $preflight$
+-- Each check below adds its row here: its name and the problems it found (none: NULL). The
+-- verdict at the end reports them in order and refuses if any check found a problem.
+CREATE TEMPORARY TABLE pgrename_check (
+    ordinal bigint GENERATED ALWAYS AS IDENTITY,
+    check_name text NOT NULL,
+    problems text[]
+) ON COMMIT DROP;
+
+-- ---- sql/verify/preflight/030_tables_exist.sql.j2
+-- Every table to rename exists, as a table.
+INSERT INTO pgrename_check (check_name, problems)
+SELECT 'every table to rename exists',
+       array_agg(format('table %I.%I does not exist', table_schema, source_table) ORDER BY ordinal)
+FROM pgrename_plan
+WHERE kind = 'table' AND table_oid IS NULL;
+
+-- ---- sql/verify/preflight/040_objects_exist.sql.j2
+-- Every other object of the plan exists under the name the plan (or the config) gives it.
+INSERT INTO pgrename_check (check_name, problems)
+SELECT 'every planned object exists',
+       array_agg(format('%s %I of table %I does not exist (a typo in the config, or the schema changed'
+                        ' since the plan was made)', kind, object_name, source_table) ORDER BY ordinal)
+FROM pgrename_plan
+WHERE kind <> 'table' AND table_oid IS NOT NULL AND (object_oid IS NULL OR object_subid IS NULL);
+
+-- ---- sql/verify/preflight/050_names_fit.sql.j2
+-- PostgreSQL truncates longer names silently, and two truncated names can collide.
+INSERT INTO pgrename_check (check_name, problems)
+SELECT format('every new name fits in %s bytes', current_setting('max_identifier_length')),
+       array_agg(format('%s name %I is %s bytes, over the limit of %s', kind, target_name,
+                        octet_length(target_name), current_setting('max_identifier_length')) ORDER BY ordinal)
+FROM pgrename_plan
+WHERE octet_length(target_name) > current_setting('max_identifier_length')::int;
+
+-- ---- sql/verify/preflight/060_names_distinct.sql.j2
+-- Two renames to one name: tables, indexes, sequences and index-backed constraints share the
+-- schema's relation names; the other kinds are named per table (sql/kinds.sql.j2 says which).
+WITH named AS (
+    SELECT 'relation in schema ' || quote_ident(p.object_schema) AS space, p.target_name
+    FROM pgrename_plan AS p
+    LEFT JOIN pg_constraint AS con ON con.oid = p.object_oid AND p.kind = 'constraint'
+    WHERE p.kind IN ('index', 'sequence', 'table') OR con.contype IN ('p', 'u', 'x')
+    UNION ALL
+    SELECT p.kind || ' on table ' || quote_ident(p.target_table), p.target_name
+    FROM pgrename_plan AS p WHERE p.kind IN ('constraint', 'trigger')
+)
+INSERT INTO pgrename_check (check_name, problems)
+SELECT 'no two objects get the same name',
+       array_agg(format('%s objects would be named %I (%s)', count, target_name, space))
+FROM (SELECT space, target_name, count(*) FROM named GROUP BY 1, 2 HAVING count(*) > 1) AS clash;
+
+-- ---- sql/verify/preflight/070_names_free.sql.j2
+-- A new name must be free, unless the object holding it is itself renamed away first (a chain).
+-- A table's name is also its row type's, so a type of that name takes it too.
+WITH moving_relation AS (
+    SELECT object_oid AS oid FROM pgrename_plan WHERE kind IN ('index', 'sequence', 'table')
+    UNION ALL
+    SELECT con.conindid FROM pgrename_plan AS p JOIN pg_constraint AS con ON con.oid = p.object_oid
+    WHERE p.kind = 'constraint' AND con.contype IN ('p', 'u', 'x')
+), taken AS (
+    SELECT p.ordinal, format('relation %I.%I', p.object_schema, p.target_name) AS what
+    FROM pgrename_plan AS p
+    JOIN pg_namespace AS n ON n.nspname = p.object_schema
+    JOIN pg_class AS c ON c.relnamespace = n.oid AND c.relname = p.target_name
+    WHERE c.oid NOT IN (SELECT oid FROM moving_relation WHERE oid IS NOT NULL)
+      AND (p.kind IN ('index', 'sequence', 'table')
+           OR EXISTS (SELECT FROM pg_constraint AS con
+                      WHERE con.oid = p.object_oid AND con.contype IN ('p', 'u', 'x')))
+    UNION ALL
+    SELECT p.ordinal, format('type %I.%I', p.object_schema, p.target_name)
+    FROM pgrename_plan AS p
+    JOIN pg_namespace AS n ON n.nspname = p.object_schema
+    JOIN pg_type AS ty ON ty.typnamespace = n.oid AND ty.typname = p.target_name
+    WHERE p.kind = 'table'
+      AND ty.typrelid NOT IN (SELECT table_oid FROM pgrename_plan WHERE table_oid IS NOT NULL)
+    UNION ALL
+    -- Named per table: the object of that kind holding the new name on the same table.
+    SELECT p.ordinal, format('%s %I on table %I', p.kind, p.target_name, p.source_table)
+    FROM pgrename_plan AS p
+    CROSS JOIN LATERAL (
+        SELECT CASE p.kind
+            WHEN 'table' THEN p.table_oid
+            WHEN 'constraint' THEN (SELECT oid FROM pg_constraint WHERE conrelid = p.table_oid AND conname = p.target_name)
+            WHEN 'index' THEN to_regclass(format('%I.%I', p.object_schema, p.target_name))::oid
+            WHEN 'sequence' THEN to_regclass(format('%I.%I', p.object_schema, p.target_name))::oid
+            WHEN 'trigger' THEN (SELECT oid FROM pg_trigger WHERE tgrelid = p.table_oid AND tgname = p.target_name)
+            WHEN 'column' THEN p.table_oid
+        END AS oid
+    ) AS holder
+    WHERE p.kind IN ('constraint', 'trigger') AND holder.oid IS NOT NULL
+      AND holder.oid NOT IN (SELECT object_oid FROM pgrename_plan AS moving
+                             WHERE moving.kind = p.kind AND moving.object_oid IS NOT NULL)
+)
+INSERT INTO pgrename_check (check_name, problems)
+SELECT 'every new name is free', array_agg(format('target exists: %s', what) ORDER BY ordinal)
+FROM taken;
+
+-- ---- sql/verify/preflight/080_column_names_free.sql.j2
+-- A column name is free on its table: no other column has it, after the renames and additions.
+WITH column_after AS (
+    SELECT a.attrelid AS table_oid, coalesce(p.target_name, a.attname) AS column_name
+    FROM pg_attribute AS a
+    LEFT JOIN pgrename_plan AS p ON p.kind = 'column' AND p.object_oid = a.attrelid AND p.object_subid = a.attnum
+    WHERE a.attrelid IN (SELECT table_oid FROM pgrename_plan) AND a.attnum > 0 AND NOT a.attisdropped
+    UNION ALL
+    SELECT p.table_oid, added.column_name
+    FROM (VALUES ('users', 'role'), ('users', 'emailVerified'), ('chat_folders', 'description'), ('chat_folders', 'color'), ('chat_folders', 'isDefault'), ('chat_folders', 'sessionCount'), ('chat_sessions', 'folderId'), ('chat_sessions', 'isActive')) AS added (table_name, column_name)
+    JOIN pgrename_plan AS p ON p.kind = 'table' AND p.target_table = added.table_name
+)
+INSERT INTO pgrename_check (check_name, problems)
+SELECT 'every column name is free on its table',
+       array_agg(format('table %s would have %s columns named %I', table_oid::regclass, n, column_name))
+FROM (SELECT table_oid, column_name, count(*) AS n FROM column_after GROUP BY 1, 2 HAVING count(*) > 1) AS clash;
+
+-- ---- sql/verify/preflight/090_additions_possible.sql.j2
+-- What the migration creates: types it can create, columns it can add to every existing row,
+-- foreign keys to tables that will exist, views under names the renames set free.
+WITH addition (kind, table_name, object_name, column_type, type_is_enum, not_null, has_default, references_table) AS (
+    VALUES
+        ('type', NULL, 'UserRole', NULL, FALSE, FALSE, FALSE, NULL),
+        ('column', 'users', 'role', 'UserRole', TRUE, TRUE, TRUE, NULL),
+        ('column', 'users', 'emailVerified', 'boolean', FALSE, TRUE, TRUE, NULL),
+        ('column', 'chat_folders', 'description', 'text', FALSE, FALSE, FALSE, NULL),
+        ('column', 'chat_folders', 'color', 'text', FALSE, FALSE, FALSE, NULL),
+        ('column', 'chat_folders', 'isDefault', 'boolean', FALSE, TRUE, TRUE, NULL),
+        ('column', 'chat_folders', 'sessionCount', 'integer', FALSE, TRUE, TRUE, NULL),
+        ('column', 'chat_sessions', 'folderId', 'text', FALSE, FALSE, FALSE, NULL),
+        ('column', 'chat_sessions', 'isActive', 'boolean', FALSE, TRUE, TRUE, NULL),
+        ('constraint', 'chat_sessions', 'chat_sessions_folderId_fkey', NULL, FALSE, FALSE, FALSE, 'chat_folders'),
+        ('merge', 'chat_sessions', 'chat_sessions_temp', NULL, FALSE, FALSE, FALSE, NULL),
+        ('merge', 'chat_messages', 'chat_messages_temp', NULL, FALSE, FALSE, FALSE, NULL),
+        ('view', 'users', 'User', NULL, FALSE, FALSE, FALSE, NULL),
+        ('view', 'chat_folders', 'AssistantFolder', NULL, FALSE, FALSE, FALSE, NULL),
+        ('view', 'chat_sessions', 'AssistantChatSession', NULL, FALSE, FALSE, FALSE, NULL),
+        ('view', 'chat_messages', 'AssistantChatMessage', NULL, FALSE, FALSE, FALSE, NULL),
+        ('view', 'chat_sessions_temp', 'AssistantConversation', NULL, FALSE, FALSE, FALSE, NULL),
+        ('view', 'chat_messages_temp', 'AssistantMessage', NULL, FALSE, FALSE, FALSE, NULL)
+), trouble AS (
+    SELECT format('type %I.%I exists already', 'public', object_name) AS what
+    FROM addition WHERE kind = 'type' AND to_regtype(format('%I.%I', 'public', object_name)) IS NOT NULL
+    UNION ALL
+    SELECT format('column %I.%I: type %s does not exist', table_name, object_name, column_type)
+    FROM addition WHERE kind = 'column' AND NOT type_is_enum AND to_regtype(column_type) IS NULL
+    UNION ALL
+    SELECT format('column %I.%I is NOT NULL without a default: the rows already there, and every old'
+                  ' client''s INSERT, would have no value for it', table_name, object_name)
+    FROM addition WHERE kind = 'column' AND not_null AND NOT has_default
+    UNION ALL
+    SELECT format('constraint %I references table %I, which will not exist', object_name, references_table)
+    FROM addition
+    WHERE kind = 'constraint'
+      AND references_table NOT IN (SELECT target_table FROM pgrename_plan WHERE kind = 'table')
+      AND to_regclass(format('%I.%I', 'public', references_table)) IS NULL
+    UNION ALL
+    SELECT format('compatibility view %I cannot be created: another table takes that name', object_name)
+    FROM addition WHERE kind = 'view' AND object_name IN (SELECT target_table FROM pgrename_plan WHERE kind = 'table')
+    UNION ALL
+    SELECT format('%s name %I is %s bytes, over the limit of %s', kind, object_name, octet_length(object_name),
+                  current_setting('max_identifier_length'))
+    FROM addition WHERE octet_length(object_name) > current_setting('max_identifier_length')::int
+)
+INSERT INTO pgrename_check (check_name, problems)
+SELECT 'every type, column, foreign key and view to add can be added', array_agg(what)
+FROM trouble;
+
+-- ---- sql/verify/preflight/100_no_swaps.sql.j2
+-- A swap (A -> B and B -> A) has no order that works; a chain (A -> B, B -> C) does.
+WITH RECURSIVE walk (start_name, current_name, path) AS (
+    SELECT source_table, target_table, ARRAY[source_table]
+    FROM pgrename_plan WHERE kind = 'table'
+    UNION ALL
+    SELECT w.start_name, p.target_table, w.path || p.source_table
+    FROM walk AS w JOIN pgrename_plan AS p ON p.kind = 'table' AND p.source_table = w.current_name
+    WHERE p.source_table <> ALL (w.path)
+)
+INSERT INTO pgrename_check (check_name, problems)
+SELECT 'no swaps or cycles',
+       array_agg(format('tables swap names: %s -> %I; rename through a temporary name in two migrations',
+                        array_to_string(ARRAY(SELECT quote_ident(x) FROM unnest(path) AS x), ' -> '), start_name))
+FROM walk
+WHERE current_name = start_name;
+
+-- ---- sql/verify/preflight/110_ownership.sql.j2
+-- Renaming needs ownership: of each table (its constraints, indexes and triggers go with it) and
+-- of each sequence.
+INSERT INTO pgrename_check (check_name, problems)
+SELECT format('%s owns every object to rename', CURRENT_USER),
+       array_agg(format('%s %I is owned by %I; %I is not a member of that role',
+                        p.kind, p.object_name, pg_get_userbyid(c.relowner), CURRENT_USER) ORDER BY p.ordinal)
+FROM pgrename_plan AS p
+JOIN pg_class AS c ON c.oid = p.object_oid
+WHERE p.kind IN ('table', 'sequence') AND NOT pg_has_role(CURRENT_USER, c.relowner, 'USAGE');
+
+-- ---- sql/verify/preflight/120_create_privilege.sql.j2
+-- Renaming a table, index or sequence also needs CREATE on its schema (PostgreSQL 15 no longer
+-- grants that on public to everyone).
+INSERT INTO pgrename_check (check_name, problems)
+SELECT format('%s may create in the schemas', CURRENT_USER),
+       array_agg(DISTINCT format('%I has no CREATE privilege on schema %I', CURRENT_USER, object_schema))
+FROM pgrename_plan
+WHERE to_regnamespace(quote_ident(object_schema)) IS NOT NULL
+  AND NOT has_schema_privilege(CURRENT_USER, to_regnamespace(quote_ident(object_schema)), 'CREATE');
+
+-- ---- sql/verify/preflight/990_verdict.sql.j2
+-- The verdict: each check's result in order, then, if any found a problem, every problem at once.
+DO $verdict$
 DECLARE
-    problems text[] := '{}';
-    found text[];
+    result record;
+    every_problem text[] := '{}';
 BEGIN
-    -- Outside a transaction block each statement would commit on its own, and a failure
-    -- halfway would leave half the renames done.
-    IF transaction_timestamp() = statement_timestamp() THEN
-        RAISE EXCEPTION 'pgrename: not inside a transaction'
-            USING ERRCODE = 'PGR03', HINT = 'Run the script with psql -v ON_ERROR_STOP=1 --single-transaction -f FILE.';
-    END IF;
-
-    -- A migration that is already applied would fail halfway; say so instead.
-    IF to_regclass('pgrename.history') IS NOT NULL THEN
-        EXECUTE 'SELECT array_agg(format(''migration %s is already applied (at %s by %s); nothing to do'',
-                                         migration, applied_at, applied_by))
-                 FROM pgrename.history WHERE migration = $1 AND status = ''applied'''
-            INTO found USING 'assistant_snake_case';
-        IF found IS NOT NULL THEN
-            RAISE EXCEPTION 'pgrename: %', found[1] USING ERRCODE = 'PGR03';
-        END IF;
-    END IF;
-
-    -- Every table to rename exists, as a table.
-    SELECT array_agg(format('table %I.%I does not exist', table_schema, source_table) ORDER BY ordinal)
-    INTO found FROM pgrename_plan WHERE kind = 'table' AND table_oid IS NULL;
-    problems := problems || coalesce(found, '{}');
-    RAISE NOTICE 'check %: every table to rename exists', CASE WHEN found IS NULL THEN 'passed' ELSE 'FAILED' END;
-
-    -- Every other object of the plan exists under the name the plan (or the config) gives it.
-    SELECT array_agg(format('%s %I of table %I does not exist (a typo in the config, or the schema changed'
-                            ' since the plan was made)', kind, object_name, source_table) ORDER BY ordinal)
-    INTO found FROM pgrename_plan
-    WHERE kind <> 'table' AND table_oid IS NOT NULL AND (object_oid IS NULL OR object_subid IS NULL);
-    problems := problems || coalesce(found, '{}');
-    RAISE NOTICE 'check %: every planned object exists', CASE WHEN found IS NULL THEN 'passed' ELSE 'FAILED' END;
-
-    -- PostgreSQL truncates longer names silently, and two truncated names can collide.
-    SELECT array_agg(format('%s name %I is %s bytes, over the limit of %s', kind, target_name,
-                            octet_length(target_name), current_setting('max_identifier_length')) ORDER BY ordinal)
-    INTO found FROM pgrename_plan
-    WHERE octet_length(target_name) > current_setting('max_identifier_length')::int;
-    problems := problems || coalesce(found, '{}');
-    RAISE NOTICE 'check %: every new name fits in % bytes',
-        CASE WHEN found IS NULL THEN 'passed' ELSE 'FAILED' END, current_setting('max_identifier_length');
-
-    -- Two renames to one name: tables, indexes, sequences and index-backed constraints share
-    -- the schema's relation names; other constraints and triggers are named per table.
-    WITH named AS (
-        SELECT 'relation in schema ' || quote_ident(p.object_schema) AS space, p.target_name
-        FROM pgrename_plan AS p
-        LEFT JOIN pg_constraint AS con ON con.oid = p.object_oid AND p.kind = 'constraint'
-        WHERE p.kind IN ('table', 'index', 'sequence') OR con.contype IN ('p', 'u', 'x')
-        UNION ALL
-        SELECT p.kind || ' on table ' || quote_ident(p.target_table), p.target_name
-        FROM pgrename_plan AS p WHERE p.kind IN ('constraint', 'trigger')
-    )
-    SELECT array_agg(format('%s objects would be named %I (%s)', count, target_name, space))
-    INTO found FROM (SELECT space, target_name, count(*) FROM named GROUP BY 1, 2 HAVING count(*) > 1) AS clash;
-    problems := problems || coalesce(found, '{}');
-    RAISE NOTICE 'check %: no two objects get the same name', CASE WHEN found IS NULL THEN 'passed' ELSE 'FAILED' END;
-
-    -- A new name must be free, unless the object holding it is itself renamed away first (a chain).
-    WITH moving_relation AS (
-        SELECT object_oid AS oid FROM pgrename_plan WHERE kind IN ('table', 'index', 'sequence')
-        UNION ALL
-        SELECT con.conindid FROM pgrename_plan AS p JOIN pg_constraint AS con ON con.oid = p.object_oid
-        WHERE p.kind = 'constraint' AND con.contype IN ('p', 'u', 'x')
-    ), taken AS (
-        SELECT p.ordinal, format('relation %I.%I', p.object_schema, p.target_name) AS what
-        FROM pgrename_plan AS p
-        JOIN pg_namespace AS n ON n.nspname = p.object_schema
-        JOIN pg_class AS c ON c.relnamespace = n.oid AND c.relname = p.target_name
-        WHERE c.oid NOT IN (SELECT oid FROM moving_relation WHERE oid IS NOT NULL)
-          AND (p.kind IN ('table', 'index', 'sequence')
-               OR EXISTS (SELECT FROM pg_constraint AS con
-                          WHERE con.oid = p.object_oid AND con.contype IN ('p', 'u', 'x')))
-        UNION ALL
-        SELECT p.ordinal, format('type %I.%I', p.object_schema, p.target_name)
-        FROM pgrename_plan AS p
-        JOIN pg_namespace AS n ON n.nspname = p.object_schema
-        JOIN pg_type AS ty ON ty.typnamespace = n.oid AND ty.typname = p.target_name
-        WHERE p.kind = 'table'
-          AND ty.typrelid NOT IN (SELECT table_oid FROM pgrename_plan WHERE table_oid IS NOT NULL)
-        UNION ALL
-        SELECT p.ordinal, format('constraint %I on table %I', p.target_name, p.source_table)
-        FROM pgrename_plan AS p
-        JOIN pg_constraint AS con ON con.conrelid = p.table_oid AND con.conname = p.target_name
-        WHERE p.kind = 'constraint' AND con.oid NOT IN (SELECT object_oid FROM pgrename_plan WHERE kind = 'constraint')
-        UNION ALL
-        SELECT p.ordinal, format('trigger %I on table %I', p.target_name, p.source_table)
-        FROM pgrename_plan AS p
-        JOIN pg_trigger AS tg ON tg.tgrelid = p.table_oid AND tg.tgname = p.target_name
-        WHERE p.kind = 'trigger' AND tg.oid NOT IN (SELECT object_oid FROM pgrename_plan WHERE kind = 'trigger')
-    )
-    SELECT array_agg(format('target exists: %s', what) ORDER BY ordinal) INTO found FROM taken;
-    problems := problems || coalesce(found, '{}');
-    RAISE NOTICE 'check %: every new name is free', CASE WHEN found IS NULL THEN 'passed' ELSE 'FAILED' END;
-
-    -- A column name is free on its table: no other column has it, after the renames.
-    WITH column_after AS (
-        SELECT a.attrelid AS table_oid, coalesce(p.target_name, a.attname) AS column_name
-        FROM pg_attribute AS a
-        LEFT JOIN pgrename_plan AS p ON p.kind = 'column' AND p.object_oid = a.attrelid AND p.object_subid = a.attnum
-        WHERE a.attrelid IN (SELECT table_oid FROM pgrename_plan) AND a.attnum > 0 AND NOT a.attisdropped
-        UNION ALL
-        SELECT p.table_oid, added.column_name
-        FROM (VALUES ('users', 'role'), ('users', 'emailVerified'), ('chat_folders', 'description'), ('chat_folders', 'color'), ('chat_folders', 'isDefault'), ('chat_folders', 'sessionCount'), ('chat_sessions', 'folderId'), ('chat_sessions', 'isActive')) AS added (table_name, column_name)
-        JOIN pgrename_plan AS p ON p.kind = 'table' AND p.target_table = added.table_name
-    )
-    SELECT array_agg(format('table %s would have %s columns named %I', table_oid::regclass, n, column_name))
-    INTO found FROM (SELECT table_oid, column_name, count(*) AS n FROM column_after GROUP BY 1, 2 HAVING count(*) > 1) AS clash;
-    problems := problems || coalesce(found, '{}');
-    RAISE NOTICE 'check %: every column name is free on its table', CASE WHEN found IS NULL THEN 'passed' ELSE 'FAILED' END;
-
-    -- What the migration creates: types it can create, columns it can add to every existing row,
-    -- foreign keys to tables that will exist, views under names the renames set free.
-    WITH addition (kind, table_name, object_name, column_type, type_is_enum, not_null, has_default, references_table) AS (
-        VALUES
-            ('type', NULL, 'UserRole', NULL, false, false, false, NULL),
-            ('column', 'users', 'role', 'UserRole', true, true, true, NULL),
-            ('column', 'users', 'emailVerified', 'boolean', false, true, true, NULL),
-            ('column', 'chat_folders', 'description', 'text', false, false, false, NULL),
-            ('column', 'chat_folders', 'color', 'text', false, false, false, NULL),
-            ('column', 'chat_folders', 'isDefault', 'boolean', false, true, true, NULL),
-            ('column', 'chat_folders', 'sessionCount', 'integer', false, true, true, NULL),
-            ('column', 'chat_sessions', 'folderId', 'text', false, false, false, NULL),
-            ('column', 'chat_sessions', 'isActive', 'boolean', false, true, true, NULL),
-            ('constraint', 'chat_sessions', 'chat_sessions_folderId_fkey', NULL, false, false, false, 'chat_folders'),
-            ('merge', 'chat_sessions', 'chat_sessions_temp', NULL, false, false, false, NULL),
-            ('merge', 'chat_messages', 'chat_messages_temp', NULL, false, false, false, NULL),
-            ('view', 'users', 'User', NULL, false, false, false, NULL),
-            ('view', 'chat_folders', 'AssistantFolder', NULL, false, false, false, NULL),
-            ('view', 'chat_sessions', 'AssistantChatSession', NULL, false, false, false, NULL),
-            ('view', 'chat_messages', 'AssistantChatMessage', NULL, false, false, false, NULL),
-            ('view', 'chat_sessions_temp', 'AssistantConversation', NULL, false, false, false, NULL),
-            ('view', 'chat_messages_temp', 'AssistantMessage', NULL, false, false, false, NULL)
-    ), trouble AS (
-        SELECT format('type %I.%I exists already', 'public', object_name) AS what
-        FROM addition WHERE kind = 'type' AND to_regtype(format('%I.%I', 'public', object_name)) IS NOT NULL
-        UNION ALL
-        SELECT format('column %I.%I: type %s does not exist', table_name, object_name, column_type)
-        FROM addition WHERE kind = 'column' AND NOT type_is_enum AND to_regtype(column_type) IS NULL
-        UNION ALL
-        SELECT format('column %I.%I is NOT NULL without a default: the rows already there, and every old'
-                      ' client''s INSERT, would have no value for it', table_name, object_name)
-        FROM addition WHERE kind = 'column' AND not_null AND NOT has_default
-        UNION ALL
-        SELECT format('constraint %I references table %I, which will not exist', object_name, references_table)
-        FROM addition
-        WHERE kind = 'constraint'
-          AND references_table NOT IN (SELECT target_table FROM pgrename_plan WHERE kind = 'table')
-          AND to_regclass(format('%I.%I', 'public', references_table)) IS NULL
-        UNION ALL
-        SELECT format('compatibility view %I cannot be created: another table takes that name', object_name)
-        FROM addition WHERE kind = 'view' AND object_name IN (SELECT target_table FROM pgrename_plan WHERE kind = 'table')
-        UNION ALL
-        SELECT format('%s name %I is %s bytes, over the limit of %s', kind, object_name, octet_length(object_name),
-                      current_setting('max_identifier_length'))
-        FROM addition WHERE octet_length(object_name) > current_setting('max_identifier_length')::int
-    )
-    SELECT array_agg(what) INTO found FROM trouble;
-    problems := problems || coalesce(found, '{}');
-    RAISE NOTICE 'check %: every type, column, foreign key and view to add can be added',
-        CASE WHEN found IS NULL THEN 'passed' ELSE 'FAILED' END;
-
-    -- A swap (A -> B and B -> A) has no order that works; a chain (A -> B, B -> C) does.
-    WITH RECURSIVE walk (start_name, current_name, path) AS (
-        SELECT source_table, target_table, ARRAY[source_table]
-        FROM pgrename_plan WHERE kind = 'table'
-        UNION ALL
-        SELECT w.start_name, p.target_table, w.path || p.source_table
-        FROM walk AS w JOIN pgrename_plan AS p ON p.kind = 'table' AND p.source_table = w.current_name
-        WHERE p.source_table <> ALL (w.path)
-    )
-    SELECT array_agg(format('tables swap names: %s -> %I; rename through a temporary name in two migrations',
-                            array_to_string(ARRAY(SELECT quote_ident(x) FROM unnest(path) AS x), ' -> '), start_name))
-    INTO found FROM walk WHERE current_name = start_name;
-    problems := problems || coalesce(found, '{}');
-    RAISE NOTICE 'check %: no swaps or cycles', CASE WHEN found IS NULL THEN 'passed' ELSE 'FAILED' END;
-
-    -- Renaming needs ownership: of each table (its constraints, indexes and triggers go with
-    -- it) and of each sequence.
-    SELECT array_agg(format('%s %I is owned by %I; %I is not a member of that role',
-                            p.kind, p.object_name, pg_get_userbyid(c.relowner), current_user) ORDER BY p.ordinal)
-    INTO found
-    FROM pgrename_plan AS p JOIN pg_class AS c ON c.oid = p.object_oid
-    WHERE p.kind IN ('table', 'sequence') AND NOT pg_has_role(current_user, c.relowner, 'USAGE');
-    problems := problems || coalesce(found, '{}');
-    RAISE NOTICE 'check %: % owns every object to rename', CASE WHEN found IS NULL THEN 'passed' ELSE 'FAILED' END, current_user;
-
-    -- Renaming a table, index or sequence also needs CREATE on its schema (PostgreSQL 15 no
-    -- longer grants that on public to everyone).
-    SELECT array_agg(DISTINCT format('%I has no CREATE privilege on schema %I', current_user, object_schema))
-    INTO found FROM pgrename_plan
-    WHERE to_regnamespace(quote_ident(object_schema)) IS NOT NULL
-      AND NOT has_schema_privilege(current_user, to_regnamespace(quote_ident(object_schema)), 'CREATE');
-    problems := problems || coalesce(found, '{}');
-    RAISE NOTICE 'check %: % may create in the schemas', CASE WHEN found IS NULL THEN 'passed' ELSE 'FAILED' END, current_user;
-
-    IF cardinality(problems) > 0 THEN
-        RAISE EXCEPTION 'pgrename preflight failed: % problem(s)', cardinality(problems)
-            USING ERRCODE = 'PGR01', DETAIL = array_to_string(problems, E'\n');
+    FOR result IN SELECT check_name, problems AS found FROM pgrename_check ORDER BY ordinal LOOP
+        RAISE NOTICE 'check %: %', CASE WHEN result.found IS NULL THEN 'passed' ELSE 'FAILED' END, result.check_name;
+        every_problem := every_problem || coalesce(result.found, '{}');
+    END LOOP;
+    IF cardinality(every_problem) > 0 THEN
+        RAISE EXCEPTION 'pgrename preflight failed: % problem(s)', cardinality(every_problem)
+            USING ERRCODE = 'PGR01', DETAIL = array_to_string(every_problem, E'\n');
     END IF;
 END
-$preflight$;
+$verdict$;
 
 -- ==== sql/audit/own_schema_version.sql.j2
 -- pgrename's own schema (audit, history, what each migration changed) must be at the version this
