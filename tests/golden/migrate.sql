@@ -1,5 +1,5 @@
--- pgrename script, sha256 d60a04891f5d6d60bf52416e4cfac1b53a06f4bbb8a63ad155c6daf91947d44a of every line after these two (tail -n +3 FILE | sha256sum)
-SELECT set_config('pgrename.script_sha256', 'd60a04891f5d6d60bf52416e4cfac1b53a06f4bbb8a63ad155c6daf91947d44a', true);
+-- pgrename script, sha256 3a3ce32f34a8398feca46f85b26001c9664d6b704ae00e0a6049a885ecef8ce3 of every line after these two (tail -n +3 FILE | sha256sum)
+SELECT set_config('pgrename.script_sha256', '3a3ce32f34a8398feca46f85b26001c9664d6b704ae00e0a6049a885ecef8ce3', true);
 -- ==== sql/header.sql.j2
 -- pgrename migration 'assistant_snake_case': rename 6 table(s) in schema
 -- "public", the 21 object(s) named after them and 2 column(s);
@@ -679,18 +679,24 @@ BEGIN
         FROM pgrename.renamed_object AS r
         JOIN pg_namespace AS n ON n.nspname = r.object_schema
         JOIN pg_class AS c ON c.relnamespace = n.oid AND c.relname = r.object_name
-        WHERE r.migration = 'assistant_snake_case' AND r.kind IN ('table', 'index', 'sequence', 'constraint')
-          AND c.oid NOT IN (SELECT oid FROM ours)
+        WHERE r.migration = 'assistant_snake_case' AND r.kind IN ('index', 'sequence', 'table', 'constraint')
+          AND c.oid NOT IN (SELECT oid FROM ours WHERE oid IS NOT NULL)
         UNION ALL
-        SELECT r.ordinal, format('constraint %I on %s', r.object_name, r.table_oid::regclass)
+        -- Named per table: the object of that kind holding the name on the same table.
+        SELECT r.ordinal, format('%s %I on %s', r.kind, r.object_name, r.table_oid::regclass)
         FROM pgrename.renamed_object AS r
-        JOIN pg_constraint AS con ON con.conrelid = r.table_oid AND con.conname = r.object_name
-        WHERE r.migration = 'assistant_snake_case' AND r.kind = 'constraint' AND con.oid NOT IN (SELECT oid FROM ours)
-        UNION ALL
-        SELECT r.ordinal, format('trigger %I on %s', r.object_name, r.table_oid::regclass)
-        FROM pgrename.renamed_object AS r
-        JOIN pg_trigger AS tg ON tg.tgrelid = r.table_oid AND tg.tgname = r.object_name
-        WHERE r.migration = 'assistant_snake_case' AND r.kind = 'trigger' AND tg.oid NOT IN (SELECT oid FROM ours)
+        CROSS JOIN LATERAL (
+            SELECT CASE r.kind
+                WHEN 'table' THEN r.table_oid
+                WHEN 'constraint' THEN (SELECT oid FROM pg_constraint WHERE conrelid = r.table_oid AND conname = r.object_name)
+                WHEN 'index' THEN to_regclass(format('%I.%I', r.object_schema, r.object_name))::oid
+                WHEN 'sequence' THEN to_regclass(format('%I.%I', r.object_schema, r.object_name))::oid
+                WHEN 'trigger' THEN (SELECT oid FROM pg_trigger WHERE tgrelid = r.table_oid AND tgname = r.object_name)
+                WHEN 'column' THEN r.table_oid
+            END AS oid
+        ) AS holder
+        WHERE r.migration = 'assistant_snake_case' AND r.kind IN ('constraint', 'trigger')
+          AND holder.oid IS NOT NULL AND holder.oid NOT IN (SELECT oid FROM ours WHERE oid IS NOT NULL)
     )
     SELECT array_agg(format('%s still exists', what) ORDER BY ordinal) INTO found FROM leftover;
     problems := problems || coalesce(found, '{}');

@@ -1,5 +1,5 @@
--- pgrename script, sha256 0d9540c7fe38d8f3dec1fd768e0410399280372ae3118c77b9cf40a0bab1c5fa of every line after these two (tail -n +3 FILE | sha256sum)
-SELECT set_config('pgrename.script_sha256', '0d9540c7fe38d8f3dec1fd768e0410399280372ae3118c77b9cf40a0bab1c5fa', true);
+-- pgrename script, sha256 8cdfd1caf32b8a951944083e09286efc5913561252d4dd82f6b3145738d2cb8f of every line after these two (tail -n +3 FILE | sha256sum)
+SELECT set_config('pgrename.script_sha256', '8cdfd1caf32b8a951944083e09286efc5913561252d4dd82f6b3145738d2cb8f', true);
 -- ==== rollback/header.sql.j2
 -- pgrename rollback of migration 'assistant_snake_case': give 6 table(s) in schema
 -- "public", the 21 object(s) named after them and 2 column(s) their names back.
@@ -141,18 +141,24 @@ BEGIN
         FROM pgrename.renamed_object AS r
         JOIN pg_namespace AS n ON n.nspname = r.object_schema
         JOIN pg_class AS c ON c.relnamespace = n.oid AND c.relname = r.object_name
-        WHERE r.migration = 'assistant_snake_case' AND r.kind IN ('table', 'index', 'sequence', 'constraint')
-          AND c.oid NOT IN (SELECT oid FROM ours)
+        WHERE r.migration = 'assistant_snake_case' AND r.kind IN ('index', 'sequence', 'table', 'constraint')
+          AND c.oid NOT IN (SELECT oid FROM ours WHERE oid IS NOT NULL)
         UNION ALL
-        SELECT r.ordinal, format('constraint %I on %s', r.object_name, r.table_oid::regclass)
+        -- Named per table: the object of that kind holding the name on the same table.
+        SELECT r.ordinal, format('%s %I on %s', r.kind, r.object_name, r.table_oid::regclass)
         FROM pgrename.renamed_object AS r
-        JOIN pg_constraint AS con ON con.conrelid = r.table_oid AND con.conname = r.object_name
-        WHERE r.migration = 'assistant_snake_case' AND r.kind = 'constraint' AND con.oid NOT IN (SELECT oid FROM ours)
-        UNION ALL
-        SELECT r.ordinal, format('trigger %I on %s', r.object_name, r.table_oid::regclass)
-        FROM pgrename.renamed_object AS r
-        JOIN pg_trigger AS tg ON tg.tgrelid = r.table_oid AND tg.tgname = r.object_name
-        WHERE r.migration = 'assistant_snake_case' AND r.kind = 'trigger' AND tg.oid NOT IN (SELECT oid FROM ours)
+        CROSS JOIN LATERAL (
+            SELECT CASE r.kind
+                WHEN 'table' THEN r.table_oid
+                WHEN 'constraint' THEN (SELECT oid FROM pg_constraint WHERE conrelid = r.table_oid AND conname = r.object_name)
+                WHEN 'index' THEN to_regclass(format('%I.%I', r.object_schema, r.object_name))::oid
+                WHEN 'sequence' THEN to_regclass(format('%I.%I', r.object_schema, r.object_name))::oid
+                WHEN 'trigger' THEN (SELECT oid FROM pg_trigger WHERE tgrelid = r.table_oid AND tgname = r.object_name)
+                WHEN 'column' THEN r.table_oid
+            END AS oid
+        ) AS holder
+        WHERE r.migration = 'assistant_snake_case' AND r.kind IN ('constraint', 'trigger')
+          AND holder.oid IS NOT NULL AND holder.oid NOT IN (SELECT oid FROM ours WHERE oid IS NOT NULL)
     )
     SELECT array_agg(format('%s still exists', what) ORDER BY ordinal) INTO found FROM leftover;
     problems := problems || coalesce(found, '{}');
@@ -458,18 +464,24 @@ BEGIN
         FROM pgrename.renamed_object AS r
         JOIN pg_namespace AS n ON n.nspname = r.object_schema
         JOIN pg_class AS c ON c.relnamespace = n.oid AND c.relname = r.target_name
-        WHERE r.migration = 'assistant_snake_case' AND r.kind IN ('table', 'index', 'sequence', 'constraint')
-          AND c.oid NOT IN (SELECT oid FROM ours)
+        WHERE r.migration = 'assistant_snake_case' AND r.kind IN ('index', 'sequence', 'table', 'constraint')
+          AND c.oid NOT IN (SELECT oid FROM ours WHERE oid IS NOT NULL)
         UNION ALL
-        SELECT r.ordinal, format('constraint %I on %s', r.target_name, r.table_oid::regclass)
+        -- Named per table: the object of that kind holding the name on the same table.
+        SELECT r.ordinal, format('%s %I on %s', r.kind, r.target_name, r.table_oid::regclass)
         FROM pgrename.renamed_object AS r
-        JOIN pg_constraint AS con ON con.conrelid = r.table_oid AND con.conname = r.target_name
-        WHERE r.migration = 'assistant_snake_case' AND r.kind = 'constraint' AND con.oid NOT IN (SELECT oid FROM ours)
-        UNION ALL
-        SELECT r.ordinal, format('trigger %I on %s', r.target_name, r.table_oid::regclass)
-        FROM pgrename.renamed_object AS r
-        JOIN pg_trigger AS tg ON tg.tgrelid = r.table_oid AND tg.tgname = r.target_name
-        WHERE r.migration = 'assistant_snake_case' AND r.kind = 'trigger' AND tg.oid NOT IN (SELECT oid FROM ours)
+        CROSS JOIN LATERAL (
+            SELECT CASE r.kind
+                WHEN 'table' THEN r.table_oid
+                WHEN 'constraint' THEN (SELECT oid FROM pg_constraint WHERE conrelid = r.table_oid AND conname = r.target_name)
+                WHEN 'index' THEN to_regclass(format('%I.%I', r.object_schema, r.target_name))::oid
+                WHEN 'sequence' THEN to_regclass(format('%I.%I', r.object_schema, r.target_name))::oid
+                WHEN 'trigger' THEN (SELECT oid FROM pg_trigger WHERE tgrelid = r.table_oid AND tgname = r.target_name)
+                WHEN 'column' THEN r.table_oid
+            END AS oid
+        ) AS holder
+        WHERE r.migration = 'assistant_snake_case' AND r.kind IN ('constraint', 'trigger')
+          AND holder.oid IS NOT NULL AND holder.oid NOT IN (SELECT oid FROM ours WHERE oid IS NOT NULL)
     )
     SELECT array_agg(format('%s still exists', what) ORDER BY ordinal) INTO found FROM leftover;
     problems := problems || coalesce(found, '{}');
