@@ -246,3 +246,12 @@ def test_rollback_warns_only_about_rows_written_into_an_expression_default_colum
     written = demo_db.runner("rollback", config=config)
     assert written.code == 0
     assert "column users.joinedAt holds other than its default in 2 row(s)" in written.text
+
+
+def test_verify_after_contract_still_sees_an_old_name_taken_again(demo_db):
+    assert demo_db.runner("migrate").code == 0
+    assert demo_db.runner("contract").code == 0
+    assert demo_db.runner("verify").code == 0
+    demo_db.execute('CREATE TABLE "AssistantFolder" (id int)')  # a name the views no longer hold
+    result = demo_db.runner("verify")
+    assert result.code == 3 and 'relation public."AssistantFolder" still exists' in result.text

@@ -1,5 +1,5 @@
--- pgrename script, sha256 3a3ce32f34a8398feca46f85b26001c9664d6b704ae00e0a6049a885ecef8ce3 of every line after these two (tail -n +3 FILE | sha256sum)
-SELECT set_config('pgrename.script_sha256', '3a3ce32f34a8398feca46f85b26001c9664d6b704ae00e0a6049a885ecef8ce3', true);
+-- pgrename script, sha256 bc1275070f9ebbc2c146e808ad5fd7c81d3df38c8f7359a6a4321787d8dfd9b1 of every line after these two (tail -n +3 FILE | sha256sum)
+SELECT set_config('pgrename.script_sha256', 'bc1275070f9ebbc2c146e808ad5fd7c81d3df38c8f7359a6a4321787d8dfd9b1', true);
 -- ==== sql/header.sql.j2
 -- pgrename migration 'assistant_snake_case': rename 6 table(s) in schema
 -- "public", the 21 object(s) named after them and 2 column(s);
@@ -669,8 +669,10 @@ BEGIN
     WITH ours AS (
         SELECT object_oid AS oid FROM pgrename.renamed_object WHERE migration = 'assistant_snake_case'
         UNION ALL
-        SELECT to_regclass(format('%I.%I', object_schema, object_name))::oid
-        FROM pgrename.added_object WHERE migration = 'assistant_snake_case' AND kind = 'view'
+        -- a compatibility view, until a contract drops it: then whatever holds its name is not ours
+        SELECT to_regclass(format('%I.%I', a.object_schema, a.object_name))::oid
+        FROM pgrename.added_object AS a JOIN pgrename.history AS h USING (migration)
+        WHERE a.migration = 'assistant_snake_case' AND a.kind = 'view' AND h.contracted_at IS NULL
         UNION ALL
         SELECT con.conindid FROM pgrename.renamed_object AS r JOIN pg_constraint AS con ON con.oid = r.object_oid
         WHERE r.migration = 'assistant_snake_case' AND r.kind = 'constraint'

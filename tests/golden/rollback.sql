@@ -1,5 +1,5 @@
--- pgrename script, sha256 8cdfd1caf32b8a951944083e09286efc5913561252d4dd82f6b3145738d2cb8f of every line after these two (tail -n +3 FILE | sha256sum)
-SELECT set_config('pgrename.script_sha256', '8cdfd1caf32b8a951944083e09286efc5913561252d4dd82f6b3145738d2cb8f', true);
+-- pgrename script, sha256 b34f699a7890b31f1c4903c3c60fe7fa716cf885fbee4d2e0f13521f1457894c of every line after these two (tail -n +3 FILE | sha256sum)
+SELECT set_config('pgrename.script_sha256', 'b34f699a7890b31f1c4903c3c60fe7fa716cf885fbee4d2e0f13521f1457894c', true);
 -- ==== rollback/header.sql.j2
 -- pgrename rollback of migration 'assistant_snake_case': give 6 table(s) in schema
 -- "public", the 21 object(s) named after them and 2 column(s) their names back.
@@ -131,8 +131,10 @@ BEGIN
     WITH ours AS (
         SELECT object_oid AS oid FROM pgrename.renamed_object WHERE migration = 'assistant_snake_case'
         UNION ALL
-        SELECT to_regclass(format('%I.%I', object_schema, object_name))::oid
-        FROM pgrename.added_object WHERE migration = 'assistant_snake_case' AND kind = 'view'
+        -- a compatibility view, until a contract drops it: then whatever holds its name is not ours
+        SELECT to_regclass(format('%I.%I', a.object_schema, a.object_name))::oid
+        FROM pgrename.added_object AS a JOIN pgrename.history AS h USING (migration)
+        WHERE a.migration = 'assistant_snake_case' AND a.kind = 'view' AND h.contracted_at IS NULL
         UNION ALL
         SELECT con.conindid FROM pgrename.renamed_object AS r JOIN pg_constraint AS con ON con.oid = r.object_oid
         WHERE r.migration = 'assistant_snake_case' AND r.kind = 'constraint'
@@ -454,8 +456,10 @@ BEGIN
     WITH ours AS (
         SELECT object_oid AS oid FROM pgrename.renamed_object WHERE migration = 'assistant_snake_case'
         UNION ALL
-        SELECT to_regclass(format('%I.%I', object_schema, object_name))::oid
-        FROM pgrename.added_object WHERE migration = 'assistant_snake_case' AND kind = 'view'
+        -- a compatibility view, until a contract drops it: then whatever holds its name is not ours
+        SELECT to_regclass(format('%I.%I', a.object_schema, a.object_name))::oid
+        FROM pgrename.added_object AS a JOIN pgrename.history AS h USING (migration)
+        WHERE a.migration = 'assistant_snake_case' AND a.kind = 'view' AND h.contracted_at IS NULL
         UNION ALL
         SELECT con.conindid FROM pgrename.renamed_object AS r JOIN pg_constraint AS con ON con.oid = r.object_oid
         WHERE r.migration = 'assistant_snake_case' AND r.kind = 'constraint'
