@@ -68,17 +68,22 @@ class Context:
     conninfo: str  # for pg_dump and pg_restore; never printed
 
 
-def run(conn: psycopg.Connection, parts: list[Part]) -> None:
-    """Execute each part statement by statement; log its duration, then the checks it reported."""
-    notices: list[str] = []
+def run(conn: psycopg.Connection, parts: list[Part], quiet: bool = False) -> None:
+    """Execute each part statement by statement; log its duration, then the checks it reported.
+    Quiet: those lines go to the log file only; warnings the SQL raised are shown all the same."""
+    notices: list[tuple[str, str]] = []
+    level = logging.DEBUG if quiet else logging.INFO
 
-    def collect(diag: psycopg.errors.Diagnostic) -> None:
-        notices.append(diag.message_primary)
+    def collect(diag: psycopg.errors.Diagnostic) -> None:  # diag is valid only during this call
+        notices.append((diag.severity_nonlocalized, diag.message_primary))
 
     def report(part: Part, outcome: str) -> None:
-        log.info("  %-42s %s", part.template, outcome)
-        for notice in notices:
-            log.info("      %s", notice)
+        log.log(level, "  %-42s %s", part.template, outcome)
+        for severity, message in notices:
+            if severity == "WARNING":
+                log.warning("%s", message)
+            else:
+                log.log(level, "      %s", message)
         notices.clear()
 
     conn.add_notice_handler(collect)

@@ -1,7 +1,10 @@
 """Data backup and restore with COPY: exact round trips, determinism, FK order, modes, refusals."""
 import hashlib
 import json
+import subprocess
+from pathlib import Path
 
+import psycopg
 import pytest
 from conftest import psql
 
@@ -223,9 +226,11 @@ def test_continue_on_error_sets_bad_rows_aside_with_their_reason(source, restore
     lenient = source.runner("restore", str(tmp_path / "b"), "--mode", "append", "--continue-on-error",
                             "--errors", str(errors), "--json", config=config, url=restore_target.url)
     assert lenient.code == 3, lenient.text
-    assert json.loads(lenient.out) == {"path": str(tmp_path / "b"), "database": restore_target.name,
-                                       "mode": "append", "tables": 7, "rows": 12, "rejected": 3,
-                                       "errors_file": str(errors)}
+    report = json.loads(lenient.out)
+    script = report.pop("script")
+    assert report == {"path": str(tmp_path / "b"), "database": restore_target.name,
+                      "mode": "append", "tables": 7, "rows": 12, "rejected": 3, "errors_file": str(errors)}
+    assert "pg_temp.pgrename_row_by_row" in Path(script).read_text()
     rejected = [json.loads(line) for line in errors.read_text().splitlines()]
     reasons = {(r["table_name"], r["sqlstate"]) for r in rejected}
     # Kind 2 fails the check; Child 2 then has no parent; Pair (1, 'b') clashes on value.
@@ -327,3 +332,34 @@ def test_verify_and_diff_need_no_config_file(demo_db, tmp_path, monkeypatch):
     assert cli.main(["backup-verify", str(backup)]) == 0
     assert cli.main(["backup-diff", str(backup), str(backup)]) == 0
     assert cli.main(["plan"]) == 2  # a command that needs the config still says it is missing
+
+
+@pytest.mark.parametrize("mode", ["clean", "append", "upsert"])
+def test_the_restore_script_kept_with_the_run_does_in_psql_what_the_runner_did(source, cluster, tmp_path, mode):
+    config = backup(source, tmp_path / "b", exclude=("Snapshot_*", "NoKey") if mode == "upsert" else ("Snapshot_*",))
+    targets, databases = [], [f"{source.name}_by_runner", f"{source.name}_by_psql"]
+    for database in databases:
+        with psycopg.connect(cluster.url("postgres"), autocommit=True) as admin:
+            admin.execute(f"CREATE DATABASE {database}")
+        targets.append(cluster.url(database))
+        with psycopg.connect(targets[-1], autocommit=True) as target:
+            target.execute(SCHEMA)
+            target.execute('INSERT INTO "Pair" VALUES (1, \'a\', \'there before\'), (8, \'q\', \'only here\')')
+    restored = source.runner("restore", str(tmp_path / "b"), "--mode", mode, "--json", config=config, url=targets[0])
+    assert restored.code == 0, restored.text
+    script = json.loads(restored.out)["script"]
+    done = subprocess.run(["psql", targets[1], "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction",
+                           "-f", script], cwd=tmp_path / "b", capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    copies = []
+    for number, url in enumerate(targets):
+        copies.append(tmp_path / f"copy{number}")
+        assert source.runner("backup", "--to", str(copies[-1]), "--data-only", config=config, url=url).code == 0
+    assert source.runner("backup-diff", str(copies[0]), str(copies[1])).code == 0
+    with psycopg.connect(targets[1]) as by_psql:
+        pairs = by_psql.execute('SELECT a, b, value FROM "Pair" ORDER BY 1, 2').fetchall()
+    assert (8, "q", "only here") in pairs if mode != "clean" else (8, "q", "only here") not in pairs
+    assert (1, "a", {"clean": "one", "append": "there before", "upsert": "one"}[mode]) in pairs
+    with psycopg.connect(cluster.url("postgres"), autocommit=True) as admin:
+        for database in databases:
+            admin.execute(f"DROP DATABASE {database} WITH (FORCE)")

@@ -98,6 +98,14 @@ def cmd_backup_diff(ctx: Context, a: Path, b: Path, as_json: bool = False, keys:
     return EXIT_OK if same else EXIT_CHECK_FAILED
 
 
+def keep_script(text: str, started: str) -> Path:
+    """The run's SQL, as psql would run it from the backup's directory, kept with the run's log."""
+    path = LOG_DIR / f"restore-{started}.sql"
+    path.write_text(text)
+    log.info("the restore's SQL, as it ran: %s (psql runs it from the backup's directory)", path)
+    return path
+
+
 def cmd_restore(ctx: Context, directory: Path, mode: str = "clean", continue_on_error: bool = False,
                 errors: Path | None = None, with_schema: bool = False, approved: str | None = None,
                 as_json: bool = False) -> int:
@@ -105,14 +113,16 @@ def cmd_restore(ctx: Context, directory: Path, mode: str = "clean", continue_on_
     log.info("restore %s into %s, mode %s (one transaction%s):", directory, ctx.conn.info.dbname, mode,
              ", rows that fail are set aside" if continue_on_error else "")
     approve(ctx, "restore", approved)
+    started = time.strftime("%Y%m%d-%H%M%S")
     try:
         with archive.opened(directory) as unpacked:
             restored = restore.restore(ctx.conn, unpacked, mode, continue_on_error, with_schema)
     except archive.DataBackupError as error:
         raise Failure(f"restore: {error}; nothing was changed") from None
-    except psycopg.Error as error:
-        raise Failure(f"restore failed: {str(error).strip()}; the transaction was rolled back, "
-                      "nothing was changed") from None
+    except restore.RestoreFailed as failed:
+        keep_script(failed.script, started)
+        raise Failure(f"restore failed: {failed}\nthe transaction was rolled back, nothing was changed") from None
+    script = keep_script(restored.script, started)
     tables = restored.manifest["tables"]
     rows = sum(t["rows"] for t in tables) - len(restored.rejected)
     log.info("restored %d tables, %d rows; sequences moved past the restored values", len(tables), rows)
@@ -126,5 +136,5 @@ def cmd_restore(ctx: Context, directory: Path, mode: str = "clean", continue_on_
     if as_json:
         print(json.dumps({"path": str(directory), "database": ctx.conn.info.dbname, "mode": mode,
                           "tables": len(tables), "rows": rows, "rejected": len(restored.rejected),
-                          "errors_file": str(errors) if restored.rejected else None}))
+                          "errors_file": str(errors) if restored.rejected else None, "script": str(script)}))
     return EXIT_CHECK_FAILED if restored.rejected else EXIT_OK
