@@ -42,7 +42,12 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from pgrename import analyze, backup, commands, data  # noqa: E402
+from pgrename import analyze, backup, own_schema  # noqa: E402
+from pgrename import plan as plans  # noqa: E402
+from pgrename.commands.renaming import cmd_migrate  # noqa: E402
+from pgrename.data import restore, take  # noqa: E402
+from pgrename.errors import Failure  # noqa: E402
+from pgrename.execute import Context  # noqa: E402
 from pgrename.config import Config  # noqa: E402
 from pgrename.connection import connect, describe, target_conninfo  # noqa: E402
 
@@ -67,6 +72,12 @@ def create_schema(conn: psycopg.Connection, tables: int) -> None:
             END
             $$""")
     conn.execute("ANALYZE")
+
+
+def migrate(conn: psycopg.Connection, config: Config, url: str) -> int:
+    """What `runner.py migrate --apply` does once connected: pgrename's own schema ready, then migrate."""
+    own_schema.upgrade(conn)
+    return cmd_migrate(Context(config, conn, describe(url), url), apply_now=True)
 
 
 def fresh_database(admin_url: str, name: str) -> str:
@@ -108,8 +119,8 @@ def measure_lock_queue(admin_url: str, hold: float, naive: bool) -> tuple[float,
             conn.execute('INSERT INTO "Account" SELECT i, i::text FROM generate_series(1, 1000) AS i')
             config = Config(path=Path("bench"), migration="bench", schema="public", lock_timeout="500ms",
                             tables={"Account": "accounts"}, lock_retries=8, retry_wait="1s")
-            ctx = commands.Context(config, conn, describe(url), url)
-            script = commands.script(commands.plans.migrate_script(commands.plans.from_catalog(conn, config)))
+            own_schema.upgrade(conn)
+            script = plans.migrate_script(plans.from_catalog(conn, config)).text
         stop, waits = threading.Event(), []
 
         def reader() -> None:
@@ -136,10 +147,9 @@ def measure_lock_queue(admin_url: str, hold: float, naive: bool) -> tuple[float,
             outcome = "applied" if done.returncode == 0 else "failed"
         else:
             with connect(url) as conn:
-                ctx = commands.Context(config, conn, describe(url), url)
                 try:
-                    outcome = "applied" if commands.cmd_migrate(ctx, apply_now=True) == 0 else "failed"
-                except commands.Failure:
+                    outcome = "applied" if migrate(conn, config, url) == 0 else "failed"
+                except Failure:
                     outcome = "gave up cleanly"
         time.sleep(0.5)
         stop.set()
@@ -177,7 +187,7 @@ def measure_old_clients(admin_url: str, seconds: int = 12) -> tuple[list[tuple],
                         tables={"Account": "accounts"}, lock_retries=8, retry_wait="200ms")
         with connect(url) as conn:
             migrate_start = time.time()
-            commands.cmd_migrate(commands.Context(config, conn, describe(url), url), apply_now=True)
+            migrate(conn, config, url)
             migrate_end = time.time()
         out, err = pgbench.communicate()
         latencies: dict[str, list[float]] = {"before": [], "during": [], "after": []}
@@ -217,10 +227,10 @@ def measure_data_backup(admin_url: str, rows: int) -> list[tuple[str, float, flo
                          ' FROM generate_series(1, %s) AS i', (rows // 4, rows - rows // 4))
             conn.execute("VACUUM ANALYZE")
             started = time.perf_counter()
-            data.backup(conn, work / "pgrename", ["public"], [])
+            take.backup(conn, work / "pgrename", ["public"], [])
             ours_backup = time.perf_counter() - started
             started = time.perf_counter()
-            data.restore(conn, work / "pgrename", "clean")
+            restore.restore(conn, work / "pgrename", "clean")
             ours_restore = time.perf_counter() - started
         connection, env = backup._connection_args(url)
         started = time.perf_counter()
@@ -256,9 +266,9 @@ def measure_migrate(admin_url: str, rows: int) -> float:
             conn.execute("ANALYZE")
             config = Config(path=Path("bench"), migration="bench", schema="public", lock_timeout="5s",
                             tables={"Account": "accounts"})
-            ctx = commands.Context(config, conn, describe(url), url)
+            own_schema.upgrade(conn)
             started = time.perf_counter()
-            assert commands.cmd_migrate(ctx, apply_now=True) == 0
+            assert migrate(conn, config, url) == 0
             return time.perf_counter() - started
     finally:
         drop_database(admin_url, name)

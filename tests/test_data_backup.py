@@ -6,7 +6,6 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import psql
 
 SCHEMA = r'''
 CREATE TYPE mood AS ENUM ('happy', 'sad');
