@@ -27,6 +27,7 @@ from . import own_schema, run_lock
 from .commands import analysis, data_backups, dumps, renaming
 from .commands import own_schema as own_schema_commands
 from .config import load_config
+from .data import restore
 from .connection import connect, describe, scrub, target_conninfo
 from .errors import EXIT_CONNECTION, EXIT_INTERRUPTED, Failure
 from .execute import LOG_DIR, Context
@@ -143,7 +144,7 @@ COMMANDS = (
             data_backups.cmd_restore, (
                 JSON, APPROVE,
                 option("directory", type=Path, metavar="DIR", help="a data backup: its directory, or its .tar archive"),
-                option("--mode", choices=["clean", "append", "upsert"], default="clean",
+                option("--mode", choices=restore.MODES, default="clean",
                        help="clean: empty the tables first; append: keep existing keys; upsert: overwrite them"),
                 option("--schema", dest="with_schema", action="store_true",
                        help="create the backup's schema first (the target must not have its tables)"),

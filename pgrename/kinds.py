@@ -4,6 +4,7 @@ from __future__ import annotations
 from .render import template_module
 
 _KINDS = template_module("sql/kinds.sql.j2")
+RENAMED, ADDED = tuple(_KINDS.renamed_kinds), tuple(_KINDS.added_kinds)
 PLURAL = {kind: k["plural"] for kind, k in {**_KINDS.added_kinds, **_KINDS.renamed_kinds}.items()}
 
 

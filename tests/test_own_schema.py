@@ -77,3 +77,10 @@ def test_a_newer_own_schema_is_refused(demo_db):
     assert result.code == 3
     assert "at version 99, newer than this pgrename knows (3)" in result.text
     assert demo_db.schema_dump() == dump
+
+
+def test_the_kinds_the_templates_describe_are_the_kinds_the_records_accept(empty_db):
+    from pgrename import kinds
+    assert empty_db.runner("schema-upgrade").code == 0
+    assert set(empty_db.scalar("SELECT array_agg(kind) FROM pgrename.object_kind WHERE renamed")) == set(kinds.RENAMED)
+    assert set(empty_db.scalar("SELECT array_agg(kind) FROM pgrename.object_kind WHERE added")) == set(kinds.ADDED)

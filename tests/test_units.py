@@ -86,3 +86,12 @@ def test_every_command_is_declared_once_and_its_handler_takes_exactly_its_option
 def test_the_runner_finds_no_command_by_building_a_name():
     source = "".join(path.read_text() for path in Path(cli.__file__).parent.rglob("*.py"))
     assert "getattr(commands" not in source and "inspect.signature" not in source
+
+
+def test_the_analyze_json_schema_knows_every_kind_a_plan_holds():
+    import json
+    from pgrename import kinds
+    schema = json.loads((Path(cli.__file__).parent / "reports" / "analyze.schema.json").read_text())
+    assert set(schema["$defs"]["planned"]["properties"]["kind"]["enum"]) == set(kinds.RENAMED)
+    additions = schema["properties"]["plan"]["properties"]["additions"]["items"]
+    assert set(additions["properties"]["kind"]["enum"]) == set(kinds.ADDED)
