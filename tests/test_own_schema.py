@@ -44,6 +44,9 @@ def test_install_scripts_run_once_each_and_refuse_out_of_order(empty_db):
     twice = psql(empty_db.url, "--single-transaction", "-f",
                  str(PROJECT_DIR / "sql" / "install" / "002_lookup_tables_and_comments.sql"), check=False)
     assert twice.returncode != 0 and "upgrades its own schema from version 1 to 2; it is at version 3" in twice.stderr
+    again = psql(empty_db.url, "--single-transaction", "-f",
+                 str(PROJECT_DIR / "sql" / "install" / "003_merged_row_source.sql"), check=False)
+    assert again.returncode != 0 and "upgrades its own schema from version 2 to 3; it is at version 3" in again.stderr
 
 
 def test_every_table_column_and_function_of_the_own_schema_says_what_it_holds(empty_db):

@@ -6,7 +6,8 @@
 -- The runner applies what is pending (make schema-upgrade, or any command that writes). By hand:
 --   psql -v ON_ERROR_STOP=1 --single-transaction -f sql/install/002_lookup_tables_and_comments.sql
 
--- Each script runs once, after the one before it.
+-- Each script runs once, after the one before it. From here on a script says so in one line,
+-- calling the function this one creates; this one cannot yet.
 DO $version$
 DECLARE
     found integer;
@@ -21,6 +22,19 @@ BEGIN
     END IF;
 END
 $version$;
+
+CREATE FUNCTION pgrename.upgrade_from(expected integer) RETURNS void
+LANGUAGE plpgsql AS $upgrade_from$
+DECLARE
+    found integer := (SELECT max(version) FROM pgrename.schema_version);
+BEGIN
+    IF found IS DISTINCT FROM expected THEN
+        RAISE EXCEPTION 'pgrename: this script upgrades its own schema from version % to %; it is at version %',
+            expected, expected + 1, coalesce(found, 0)
+            USING ERRCODE = 'PGR04', HINT = 'Run the scripts of sql/install/ in the order of their numbers.';
+    END IF;
+END
+$upgrade_from$;
 
 -- What each audit event means. The audit refers to it, so an event nobody described cannot be logged.
 CREATE TABLE pgrename.audit_event (
@@ -145,6 +159,8 @@ COMMENT ON COLUMN pgrename.merged_row.action IS 'inserted (rollback deletes it) 
 COMMENT ON COLUMN pgrename.merged_row.row_key IS 'the row''s key columns and values';
 COMMENT ON COLUMN pgrename.merged_row.old_row IS 'for an update: the whole row as it was before';
 
+COMMENT ON FUNCTION pgrename.upgrade_from(integer) IS
+    'raises unless the schema is at the given version: the first statement of each install script from 003 on';
 COMMENT ON FUNCTION pgrename.schema_fingerprint() IS
     'MD5 of the user schemas'' shape by name (relations, columns, constraints, indexes, sequences, triggers, views): equal before a migration and after its rollback';
 

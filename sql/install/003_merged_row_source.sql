@@ -6,20 +6,7 @@
 --   psql -v ON_ERROR_STOP=1 --single-transaction -f sql/install/003_merged_row_source.sql
 
 -- Each script runs once, after the one before it.
-DO $version$
-DECLARE
-    found integer;
-BEGIN
-    IF to_regclass('pgrename.schema_version') IS NOT NULL THEN
-        SELECT max(version) INTO found FROM pgrename.schema_version;
-    END IF;
-    IF found IS DISTINCT FROM 2 THEN
-        RAISE EXCEPTION 'pgrename: this script upgrades its own schema from version 2 to 3; it is at version %',
-            coalesce(found, 0)
-            USING ERRCODE = 'PGR04', HINT = 'Run the scripts of sql/install/ in the order of their numbers.';
-    END IF;
-END
-$version$;
+SELECT pgrename.upgrade_from(2);
 
 -- No default and no rewrite: a catalog change, whatever merged_row holds.
 ALTER TABLE pgrename.merged_row ADD COLUMN merged_from text;
