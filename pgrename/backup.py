@@ -16,13 +16,14 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from . import embedded
+from .errors import Failure
 from .render import PROJECT_DIR, ident
 
 BACKUP_DIR = Path(os.environ.get("PGRENAME_BACKUP_DIR", PROJECT_DIR / "backups"))
 HEADROOM = 1.2  # a custom-format dump is compressed, but leave room anyway
 
 
-class BackupFailed(Exception):
+class BackupFailed(Failure):
     """No usable backup; the message says why. The migration does not run without it."""
 
 
@@ -149,11 +150,12 @@ def conninfo_for(conninfo: str, database: str) -> str:
 
 
 def copy_database(conn: psycopg.Connection, conninfo: str, database: str, with_data: bool) -> None:
-    """A new database with this one's schema (and rows, with_data), through pg_dump | pg_restore."""
+    """A new database with this one's schema (and rows, with_data), through pg_dump | pg_restore.
+    pgrename's own schema stays behind: the copy gets a fresh one, with no history to confuse."""
     conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(database)))
     source, env = _connection_args(conninfo)
     target, _ = _connection_args(conninfo_for(conninfo, database))
-    dump = subprocess.Popen([client_tool("pg_dump"), "--format=custom", "--no-password",
+    dump = subprocess.Popen([client_tool("pg_dump"), "--format=custom", "--no-password", "--exclude-schema=pgrename",
                              *([] if with_data else ["--schema-only"]), *source],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     load = subprocess.run([client_tool("pg_restore"), "--no-password", "--exit-on-error", *target],

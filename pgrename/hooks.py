@@ -9,12 +9,15 @@ import subprocess
 import psycopg
 
 from .config import Config, HealthCheck, seconds
+from .errors import EXIT_HOOK_FAILED, Failure
 
 log = logging.getLogger("pgrename")
 
 
-class HookFailed(Exception):
+class HookFailed(Failure):
     """A hook command failed or ran out of time; the message says which and what it printed."""
+
+    exit_code = EXIT_HOOK_FAILED
 
 
 def _environment(config: Config, conn: psycopg.Connection) -> dict:

@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import UsageError
+
 BLOCK_START = re.compile(r"^(model|enum|datasource|generator|view|type)\s+(\w+)\s*\{\s*$")
 FIELD = re.compile(r"^(\w+)\s+(\w+(?:\([^)]*\))?)(\[\])?(\?)?\s*(.*)$")
 ATTRIBUTE = re.compile(r"@(@?)([\w.]+)")
@@ -28,7 +30,7 @@ NATIVE_TYPES = {  # @db.X -> what format_type() shows
 }
 
 
-class PrismaError(Exception):
+class PrismaError(UsageError):
     """The schema file cannot be read as Prisma; the message names the file and line."""
 
 

@@ -320,6 +320,8 @@ def cmd_contract(ctx: Context, undo: bool = False, approved: str | None = None) 
 def cmd_rehearse(ctx: Context, with_data: bool = False) -> int:
     """Migrate, verify, roll back and verify on a scratch copy of this database (its schema, and
     its rows with --with-data), then drop the copy: a full rehearsal, no risk to the real one."""
+    if said_already_applied(ctx, "rehearse"):
+        return EXIT_OK
     scratch = f"{ctx.conn.info.dbname}_rehearsal_{time.strftime('%Y%m%d%H%M%S')}"
     copy = "schema and data" if with_data else "schema"
     log.info("rehearsal in scratch database %s (a copy of the %s of %s):", scratch, copy, ctx.conn.info.dbname)
