@@ -62,8 +62,8 @@ dry-run: install ## run the whole migration in a transaction, report, roll back
 migrate: install ## apply the migration (says so and does nothing if already applied)
 	@$(RUNNER) migrate $(if $(APPLY),--apply) $(APPROVAL)
 
-verify: install ## prove the database matches the migration (or its rollback); CONTRACT=file.prisma checks that too
-	@$(RUNNER) verify $(if $(CONTRACT),--contract $(CONTRACT))
+verify: install ## prove the database matches the migration (or its rollback); CONTRACT=file.prisma, SCRIPT=build/migrate.sql check those too
+	@$(RUNNER) verify $(if $(CONTRACT),--contract $(CONTRACT)) $(if $(SCRIPT),--script $(SCRIPT))
 
 rollback: install ## undo the migration; proves the schema is as it was
 	@$(RUNNER) rollback $(APPROVAL)
