@@ -29,7 +29,7 @@ from .commands import own_schema as own_schema_commands
 from .config import load_config
 from .data import restore
 from .connection import connect, describe, scrub, target_conninfo
-from .errors import EXIT_CONNECTION, EXIT_INTERRUPTED, Failure
+from .errors import EXIT_CONNECTION, EXIT_INTERRUPTED, EXIT_STATEMENT_FAILED, Failure
 from .execute import LOG_DIR, Context
 from .render import PROJECT_DIR
 
@@ -242,5 +242,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         log.error("interrupted: an open transaction, if any, was rolled back")
         code = EXIT_INTERRUPTED
+    except Exception as error:  # a bug of pgrename's: one line here, the traceback in the log file only
+        log.debug("unexpected error", exc_info=True)
+        log.error("error: internal error, %s: %s; an open transaction, if any, was rolled back. This is a bug "
+                  "in pgrename: the traceback is in %s", type(error).__name__,
+                  scrub(str(error).strip().splitlines()[0] if str(error).strip() else "", conninfo), log_path)
+        code = EXIT_STATEMENT_FAILED
     log.info("log: %s", log_path)
     return code

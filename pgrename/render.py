@@ -93,10 +93,16 @@ def format_sql(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
 
 
+def _has_code(statement: str) -> bool:
+    return any(ttype not in sqlparse.tokens.Comment and ttype not in sqlparse.tokens.Whitespace
+               and value.strip() not in ("", ";") for ttype, value in sqlparse.lexer.tokenize(statement))
+
+
 def statements(sql: str) -> list[str]:
-    """The statements of a rendered part, each with the comment above it; comment-only tails dropped."""
-    return [statement for statement in sqlparse.split(sql)
-            if sqlparse.format(statement, strip_comments=True).strip()]
+    """The statements of a rendered part, each with the comment above it; comment-only tails dropped.
+    Only sqlparse's lexer and splitter are used, never its grouping, which refuses a statement of
+    more than 10,000 tokens (a preflight over a few hundred tables has more)."""
+    return [statement for statement in sqlparse.split(sql) if _has_code(statement)]
 
 
 @dataclass(frozen=True)

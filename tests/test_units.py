@@ -95,3 +95,26 @@ def test_the_analyze_json_schema_knows_every_kind_a_plan_holds():
     assert set(schema["$defs"]["planned"]["properties"]["kind"]["enum"]) == set(kinds.RENAMED)
     additions = schema["properties"]["plan"]["properties"]["additions"]["items"]
     assert set(additions["properties"]["kind"]["enum"]) == set(kinds.ADDED)
+
+
+def test_an_unexpected_error_is_one_line_and_its_traceback_goes_to_the_log_only(tmp_path, monkeypatch, capsys):
+    """A failure nobody foresaw (here: a command whose handler divides by zero) reaches the DBA as one line."""
+    import dataclasses
+
+    def broken(ctx, as_json, events):
+        raise ZeroDivisionError("something pgrename did not foresee\nsecond line")
+
+    commands = tuple(dataclasses.replace(c, handler=broken, needs_database=False) if c.name == "status" else c
+                     for c in cli.COMMANDS)
+    monkeypatch.setattr(cli, "BY_NAME", {name: c for c in commands for name in (c.name, *c.old_names)})
+    monkeypatch.setattr(cli, "LOG_DIR", tmp_path)
+
+    assert cli.main(["status"]) == 1
+
+    shown = capsys.readouterr()
+    [log_file] = tmp_path.glob("status-*.log")
+    assert [line for line in (shown.out + shown.err).splitlines() if line.startswith("error:")] == [
+        "error: internal error, ZeroDivisionError: something pgrename did not foresee; an open transaction, if "
+        f"any, was rolled back. This is a bug in pgrename: the traceback is in {log_file}"]
+    assert "Traceback" not in shown.out + shown.err
+    assert "Traceback (most recent call last)" in log_file.read_text()
