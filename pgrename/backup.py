@@ -120,19 +120,28 @@ def take(conn: psycopg.Connection, conninfo: str, schema: str, tables: list[str]
     return Backup(path, checksum, size_on_disk)
 
 
+# pg_dump writes this comment-only entry when the public schema's grants differ from initdb's.
+# Without privileges it creates nothing, and a database restored from the file has the default
+# grants, so it would not get it: the same schema would back up to different files.
+PUBLIC_SCHEMA_NOTE = ("--\n-- Name: public; Type: SCHEMA; Schema: -; Owner: -\n--\n\n"
+                      "-- *not* creating schema, since initdb creates it\n\n\n")
+
+
 def schema_script(conninfo: str, snapshot: str) -> str:
     """The database's schema as SQL (pg_dump --schema-only, from the given exported snapshot),
     pgrename's own schema left out, owners and grants too (the target's roles may differ).
-    pg_dump's \\restrict lines carry a new random key each time; they are dropped so the same
-    schema always gives the same file, and the script is run through a connection, not psql."""
+    pg_dump's \\restrict lines carry a new random key each time (the script runs through a connection,
+    not psql), and the comment-only entry of PUBLIC_SCHEMA_NOTE depends on grants left out: both are
+    dropped, so the same schema always gives the same file."""
     connection, env = _connection_args(conninfo)
     dump = subprocess.run([client_tool("pg_dump"), "--schema-only", "--no-owner", "--no-privileges",
                            "--exclude-schema=pgrename", f"--snapshot={snapshot}", "--no-password", *connection],
                           capture_output=True, text=True, env=env)
     if dump.returncode != 0:
         raise BackupFailed(f"pg_dump --schema-only failed: {dump.stderr.strip()}")
-    return "".join(line for line in dump.stdout.splitlines(keepends=True)
-                   if not line.startswith(("\\restrict ", "\\unrestrict ")))
+    script = "".join(line for line in dump.stdout.splitlines(keepends=True)
+                     if not line.startswith(("\\restrict ", "\\unrestrict ")))
+    return script.replace(PUBLIC_SCHEMA_NOTE, "")
 
 
 def listing() -> list[dict]:

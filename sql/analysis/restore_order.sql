@@ -6,7 +6,8 @@
 --   SET pgrename.exclude = '_prisma_*';       -- globs, optional
 --   \i sql/analysis/restore_order.sql
 --
--- depth: the longest chain of foreign keys above the table (0: it references nothing).
+-- depth: the longest chain of foreign keys above the table (0: it references nothing). A
+-- partitioned table is one table here, its partitions' foreign keys its own.
 -- A self-reference does not count. in_cycle: the table is on a cycle of foreign keys (A -> B -> A);
 -- such rows load in one transaction with deferrable constraints deferred.
 -- order_by: the primary key's columns, or every column where there is none: rows come out of a
@@ -29,12 +30,19 @@ included AS (
     JOIN pg_class AS c ON c.relnamespace = n.oid AND c.relkind IN ('r', 'p') AND NOT c.relispartition
     WHERE NOT EXISTS (SELECT FROM pattern WHERE c.relname LIKE like_pattern)
 ),
+constraint_between AS (
+    -- A partition's rows load through its partitioned table, so a foreign key declared on a
+    -- partition (or pointing at one) counts as its root table's.
+    SELECT coalesce(pg_partition_root(con.conrelid), con.conrelid) AS child,
+           coalesce(pg_partition_root(con.confrelid), con.confrelid) AS parent
+    FROM pg_constraint AS con
+    WHERE con.contype = 'f'
+),
 edge AS (
     -- child references parent; self-references left out
-    SELECT DISTINCT con.conrelid AS child, con.confrelid AS parent
-    FROM pg_constraint AS con
-    WHERE con.contype = 'f' AND con.conrelid <> con.confrelid
-      AND con.conrelid IN (SELECT oid FROM included) AND con.confrelid IN (SELECT oid FROM included)
+    SELECT DISTINCT child, parent
+    FROM constraint_between
+    WHERE child <> parent AND child IN (SELECT oid FROM included) AND parent IN (SELECT oid FROM included)
 ),
 walk (start, current, depth, path, cycle) AS (
     SELECT oid, oid, 0, ARRAY[oid], false FROM included

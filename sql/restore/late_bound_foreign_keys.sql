@@ -18,15 +18,16 @@ SELECT n.nspname AS table_schema, c.relname AS table_name, con.conname AS constr
        array_agg(a.attname::text ORDER BY k.position) AS columns,
        bool_and(NOT a.attnotnull) AS columns_nullable,
        con.condeferrable AS deferrable,
-       con.conrelid = con.confrelid AS self_reference
+       child.relid = parent.relid AS self_reference
 FROM pg_constraint AS con
-JOIN load_order AS child ON child.relid = con.conrelid
-JOIN load_order AS parent ON parent.relid = con.confrelid
-JOIN pg_class AS c ON c.oid = con.conrelid
+-- A partition's foreign key is its root table's: the root is what loads.
+JOIN load_order AS child ON child.relid = coalesce(pg_partition_root(con.conrelid), con.conrelid)
+JOIN load_order AS parent ON parent.relid = coalesce(pg_partition_root(con.confrelid), con.confrelid)
+JOIN pg_class AS c ON c.oid = child.relid
 JOIN pg_namespace AS n ON n.oid = c.relnamespace
 CROSS JOIN LATERAL unnest(con.conkey) WITH ORDINALITY AS k (attnum, position)
 JOIN pg_attribute AS a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
 WHERE con.contype = 'f'
   AND parent.position >= child.position
-GROUP BY n.nspname, c.relname, con.oid
+GROUP BY n.nspname, c.relname, con.oid, child.relid, parent.relid
 ORDER BY 1, 2, 3;
