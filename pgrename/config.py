@@ -311,6 +311,12 @@ def load_config(path: Path, profile_name: str | None = None) -> Config:
             raise ConfigError("tables must be a map of current name: target name")
         tables = {_name(source, "a table name in tables"): _name(target, f"the target of table {source!r}")
                   for source, target in tables.items()}
+        dotted = [(source, target) for source, target in tables.items() if "." in target]
+        if dotted:
+            source, target = dotted[0]
+            raise ConfigError(f"the target of table {source!r} is {target!r}: a target is a table name in schema "
+                              f"{schema!r}, and a '.' in it would be taken literally. Moving a table to another "
+                              "schema (ALTER TABLE ... SET SCHEMA) is not a rename, and pgrename does not do it")
         unchanged = [source for source, target in tables.items() if source == target]
         if unchanged:
             raise ConfigError(f"table {unchanged[0]!r} is mapped to its own name; remove the entry")

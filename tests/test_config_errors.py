@@ -13,6 +13,9 @@ BAD_CONFIGS = {
                          "lock_timeout must be a duration"),
     "empty_target": ("migration: m\ntables:\n  User: ''\n", "the target of table 'User' must be a non-empty string"),
     "same_name": ("migration: m\ntables:\n  User: User\n", "table 'User' is mapped to its own name"),
+    "dotted_target": ("migration: m\nschema: person\ntables:\n  businessentity: sales.business_entity\n",
+                      "the target of table 'businessentity' is 'sales.business_entity': a target is a table name "
+                      "in schema 'person'"),
 }
 
 
