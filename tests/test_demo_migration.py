@@ -261,3 +261,33 @@ def test_rollback_header_counts_right_and_announces_every_destructive_step(demo_
                  'DELETE FROM "chat_messages" the rows merged from "chat_messages_temp"'):
         assert step in header, step
     assert header.count("DROP COLUMN") == 8
+
+
+def test_rollback_proves_the_migrations_tables_and_reports_changes_elsewhere(demo_db):
+    assert demo_db.runner("migrate").code == 0
+    demo_db.execute("CREATE SCHEMA other; CREATE TABLE other.unrelated (id int); CREATE TABLE public.newcomer (id int)")
+    dump = demo_db.schema_dump()
+
+    result = demo_db.runner("rollback")
+
+    assert result.code == 0, result.text
+    assert "schema fingerprint equals the one recorded before the migration, for its tables" in result.out
+    assert "the schema changed elsewhere since the migration" in result.text
+    assert {"User", "newcomer"} <= demo_db.table_names()
+    verified = demo_db.runner("verify")
+    assert verified.code == 0 and "the schema changed elsewhere since the migration" in verified.text
+    assert dump != demo_db.schema_dump()  # the rollback did its work; the unrelated tables stayed
+
+
+def test_migrations_in_two_schemas_roll_back_in_any_order(demo_db):
+    demo_db.execute('CREATE SCHEMA sales; CREATE TABLE sales."Invoice" (id int CONSTRAINT "Invoice_pkey" PRIMARY KEY)')
+    first = demo_db.write_config({"AssistantFolder": "chat_folders"}, migration="first")
+    second = demo_db.write_config({"Invoice": "invoices"}, migration="second", schema="sales")
+    assert demo_db.runner("migrate", config=first).code == 0
+    assert demo_db.runner("migrate", config=second).code == 0
+    rolled_back = demo_db.runner("rollback", config=first)  # while the second is applied
+    assert rolled_back.code == 0, rolled_back.text
+    assert demo_db.runner("verify", config=first).code == 0
+    assert demo_db.runner("rollback", config=second).code == 0
+    assert demo_db.runner("verify", config=second).code == 0
+    assert demo_db.scalar("SELECT to_regclass('sales.\"Invoice\"') IS NOT NULL")

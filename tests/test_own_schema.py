@@ -24,10 +24,10 @@ def test_a_database_migrated_by_release_0_5_upgrades_in_place_and_rolls_back(dem
     rolled_back = demo_db.runner("rollback")
 
     assert rolled_back.code == 0, rolled_back.text
-    assert "set up by release 0.5 (no versions yet), adopted as it is, upgrading to version 3" in rolled_back.out
+    assert "set up by release 0.5 (no versions yet), adopted as it is, upgrading to version 4" in rolled_back.out
     assert demo_db.query("SELECT version, script FROM pgrename.schema_version ORDER BY version") == [
         (1, "sql/install/001_release_0_5.sql"), (2, "sql/install/002_lookup_tables_and_comments.sql"),
-        (3, "sql/install/003_merged_row_source.sql")]
+        (3, "sql/install/003_merged_row_source.sql"), (4, "sql/install/004_tables_fingerprint.sql")]
     after = demo_db.query("SELECT id, event, migration, sql_checksum, details FROM pgrename.audit ORDER BY id")
     assert after[:2] == before and [row[1] for row in after[2:]] == ["rollback_start", "rollback_complete"]
     assert demo_db.query("SELECT migration, 'applied', sql_checksum, fingerprint_before FROM pgrename.history") \
@@ -39,14 +39,14 @@ def test_a_database_migrated_by_release_0_5_upgrades_in_place_and_rolls_back(dem
 def test_install_scripts_run_once_each_and_refuse_out_of_order(empty_db):
     assert empty_db.runner("schema-upgrade").code == 0
     again = empty_db.runner("schema-upgrade")
-    assert again.code == 0 and "is at version 3" in again.out
-    assert empty_db.scalar("SELECT count(*) FROM pgrename.schema_version") == 3
+    assert again.code == 0 and "is at version 4" in again.out
+    assert empty_db.scalar("SELECT count(*) FROM pgrename.schema_version") == 4
     twice = psql(empty_db.url, "--single-transaction", "-f",
                  str(PROJECT_DIR / "sql" / "install" / "002_lookup_tables_and_comments.sql"), check=False)
-    assert twice.returncode != 0 and "upgrades its own schema from version 1 to 2; it is at version 3" in twice.stderr
+    assert twice.returncode != 0 and "upgrades its own schema from version 1 to 2; it is at version 4" in twice.stderr
     again = psql(empty_db.url, "--single-transaction", "-f",
                  str(PROJECT_DIR / "sql" / "install" / "003_merged_row_source.sql"), check=False)
-    assert again.returncode != 0 and "upgrades its own schema from version 2 to 3; it is at version 3" in again.stderr
+    assert again.returncode != 0 and "upgrades its own schema from version 2 to 3; it is at version 4" in again.stderr
 
 
 def test_every_table_column_and_function_of_the_own_schema_says_what_it_holds(empty_db):
@@ -78,7 +78,7 @@ def test_a_newer_own_schema_is_refused(demo_db):
     dump = demo_db.schema_dump()
     result = demo_db.runner("migrate")
     assert result.code == 3
-    assert "at version 99, newer than this pgrename knows (3)" in result.text
+    assert "at version 99, newer than this pgrename knows (4)" in result.text
     assert demo_db.schema_dump() == dump
 
 

@@ -1,5 +1,5 @@
--- pgrename script, sha256 bc1275070f9ebbc2c146e808ad5fd7c81d3df38c8f7359a6a4321787d8dfd9b1 of every line after these two (tail -n +3 FILE | sha256sum)
-SELECT set_config('pgrename.script_sha256', 'bc1275070f9ebbc2c146e808ad5fd7c81d3df38c8f7359a6a4321787d8dfd9b1', true);
+-- pgrename script, sha256 cb42c3047214e6bd6ccdd6aa889b90051e660ac627f3027668b987a59e0d21f5 of every line after these two (tail -n +3 FILE | sha256sum)
+SELECT set_config('pgrename.script_sha256', 'cb42c3047214e6bd6ccdd6aa889b90051e660ac627f3027668b987a59e0d21f5', true);
 -- ==== sql/header.sql.j2
 -- pgrename migration 'assistant_snake_case': rename 6 table(s) in schema
 -- "public", the 21 object(s) named after them and 2 column(s);
@@ -353,11 +353,11 @@ BEGIN
     IF to_regclass('pgrename.schema_version') IS NOT NULL THEN
         SELECT max(version) INTO found FROM pgrename.schema_version;
     END IF;
-    IF found IS DISTINCT FROM 3 THEN
-        RAISE EXCEPTION 'pgrename: its own schema here is at version %, this script needs version 3',
+    IF found IS DISTINCT FROM 4 THEN
+        RAISE EXCEPTION 'pgrename: its own schema here is at version %, this script needs version 4',
             coalesce(found, 0)
             USING ERRCODE = 'PGR04',
-                  HINT = CASE WHEN coalesce(found, 0) < 3
+                  HINT = CASE WHEN coalesce(found, 0) < 4
                               THEN 'Upgrade it first: make schema-upgrade (or psql -f each pending sql/install/NNN_*.sql, in order).'
                               ELSE 'A newer pgrename has upgraded it: render the script with that release.' END;
     END IF;
@@ -380,7 +380,8 @@ SET LOCAL lock_timeout = '5s';
 -- ==== sql/audit/migration_start.sql.j2
 -- Record the start, and what is about to be renamed with the OIDs it has now. These rows are
 -- part of this transaction: if anything below fails they vanish with it (the runner records
--- the failure apart). The schema fingerprint taken here is what rollback must get back to.
+-- the failure apart). The fingerprint of the tables taken here is what rollback must get back
+-- to; the whole schema's, what it compares with to report changes made elsewhere.
 INSERT INTO pgrename.audit (event, migration, sql_checksum, details)
 SELECT 'migration_start', 'assistant_snake_case', current_setting('pgrename.script_sha256'),
        jsonb_build_object('schema', 'public',
@@ -391,15 +392,19 @@ SELECT 'migration_start', 'assistant_snake_case', current_setting('pgrename.scri
 FROM pgrename_plan;
 
 -- One history row per migration; after a rollback, migrating again reuses it.
-INSERT INTO pgrename.history (migration, status, table_schema, sql_checksum, fingerprint_before, foreign_keys_before)
+INSERT INTO pgrename.history (migration, status, table_schema, sql_checksum, fingerprint_before,
+                              tables_fingerprint_before, foreign_keys_before)
 SELECT 'assistant_snake_case', 'applying', 'public', current_setting('pgrename.script_sha256'),
-       pgrename.schema_fingerprint(), count(*) FILTER (WHERE convalidated)
+       pgrename.schema_fingerprint(),
+       pgrename.tables_fingerprint(ARRAY(SELECT table_oid FROM pgrename_plan WHERE kind = 'table')),
+       count(*) FILTER (WHERE convalidated)
 FROM pg_constraint
 WHERE contype = 'f'
   AND (conrelid IN (SELECT table_oid FROM pgrename_plan) OR confrelid IN (SELECT table_oid FROM pgrename_plan))
 ON CONFLICT (migration) DO UPDATE
 SET status = excluded.status, table_schema = excluded.table_schema, sql_checksum = excluded.sql_checksum,
-    fingerprint_before = excluded.fingerprint_before, foreign_keys_before = excluded.foreign_keys_before,
+    fingerprint_before = excluded.fingerprint_before, tables_fingerprint_before = excluded.tables_fingerprint_before,
+    foreign_keys_before = excluded.foreign_keys_before,
     applied_at = NULL, applied_by = NULL, rolled_back_at = NULL, rolled_back_by = NULL, contracted_at = NULL;
 
 -- A migration applied again after its rollback starts its record afresh.
