@@ -4,8 +4,10 @@
 PYTHON   ?= python3
 VENV     := .venv
 PY       := $(VENV)/bin/python
-RUNNER   := $(PY) runner.py $(if $(CONFIG),--config $(CONFIG)) $(if $(PROFILE),--profile $(PROFILE))
-APPROVAL := $(if $(APPROVE),--approve $(APPROVE))
+# Values a user gives (paths, URLs with & or spaces) reach the runner through the environment,
+# quoted: make passes its command-line variables to the shell as environment variables too.
+RUNNER   := $(PY) runner.py $(if $(CONFIG),--config "$$CONFIG") $(if $(PROFILE),--profile "$$PROFILE")
+APPROVAL := $(if $(APPROVE),--approve "$$APPROVE")
 DEMO_DB  := pgrename_demo
 
 .DEFAULT_GOAL := help
@@ -51,7 +53,7 @@ demo: demo-load ## load the legacy demo database, then analyze, plan, migrate an
 	@echo "the audit trail: 'make status'."
 
 analyze: install ## read-only report before a rename (FORMAT=json|markdown, EXACT=1 for exact counts)
-	@$(RUNNER) analyze $(if $(FORMAT),--format $(FORMAT)) $(if $(EXACT),--exact)
+	@$(RUNNER) analyze $(if $(FORMAT),--format "$$FORMAT") $(if $(EXACT),--exact)
 
 plan: install ## render build/migrate.sql and build/rollback.sql, run the read-only preflight
 	@$(RUNNER) plan
@@ -63,7 +65,7 @@ migrate: install ## apply the migration (says so and does nothing if already app
 	@$(RUNNER) migrate $(if $(APPLY),--apply) $(APPROVAL)
 
 verify: install ## prove the database matches the migration (or its rollback); CONTRACT=file.prisma, SCRIPT=build/migrate.sql check those too
-	@$(RUNNER) verify $(if $(CONTRACT),--contract $(CONTRACT)) $(if $(SCRIPT),--script $(SCRIPT))
+	@$(RUNNER) verify $(if $(CONTRACT),--contract "$$CONTRACT") $(if $(SCRIPT),--script "$$SCRIPT")
 
 rollback: install ## undo the migration; proves the schema is as it was
 	@$(RUNNER) rollback $(APPROVAL)
@@ -75,31 +77,31 @@ rehearse: install ## migrate, verify, roll back, verify on a scratch copy, then 
 	@$(RUNNER) rehearse $(if $(WITH_DATA),--with-data)
 
 backup: install ## back up every table's rows (COPY, FK-ordered, deterministic, checksummed); TO=dir, SCOPE='"T".id=1', DATA_ONLY=1, ARCHIVE=1
-	@$(RUNNER) backup $(if $(TO),--to $(TO)) $(if $(SCOPE),--scope "$$SCOPE") $(if $(DATA_ONLY),--data-only) $(if $(ARCHIVE),--archive)
+	@$(RUNNER) backup $(if $(TO),--to "$$TO") $(if $(SCOPE),--scope "$$SCOPE") $(if $(DATA_ONLY),--data-only) $(if $(ARCHIVE),--archive)
 
 backup-verify: install ## check a data backup FROM=dir: manifest, checksums, row counts (no database needed)
-	@$(RUNNER) backup-verify $(FROM)
+	@$(RUNNER) backup-verify $(if $(FROM),"$$FROM")
 
 backup-diff: install ## which tables and keys differ between two data backups A=dir B=dir (no database needed)
-	@$(RUNNER) backup-diff $(A) $(B)
+	@$(RUNNER) backup-diff $(if $(A),"$$A") $(if $(B),"$$B")
 
 restore: install ## restore a data backup FROM=dir, MODE=clean|append|upsert, into DATABASE_URL (or TARGET=url); SCHEMA=1, CONTINUE_ON_ERROR=1
-	@$(RUNNER) $(if $(TARGET),--database-url $(TARGET)) restore $(FROM) $(if $(MODE),--mode $(MODE)) $(if $(SCHEMA),--schema) $(if $(CONTINUE_ON_ERROR),--continue-on-error) $(APPROVAL)
+	@$(RUNNER) $(if $(TARGET),--database-url "$$TARGET") restore $(if $(FROM),"$$FROM") $(if $(MODE),--mode "$$MODE") $(if $(SCHEMA),--schema) $(if $(CONTINUE_ON_ERROR),--continue-on-error) $(APPROVAL)
 
 dumps: install ## list the pg_dump backups a profile took before migrations
 	@$(RUNNER) dumps
 
 restore-dump: install ## restore a pg_dump FILE=backups/....dump into a new database (INTO_ORIGINAL=1 over this one, with approval)
-	@$(RUNNER) restore-dump $(FILE) $(if $(INTO_ORIGINAL),--into-original) $(APPROVAL)
+	@$(RUNNER) restore-dump $(if $(FILE),"$$FILE") $(if $(INTO_ORIGINAL),--into-original) $(APPROVAL)
 
 # The old names of dumps and restore-dump, kept for one release; runner.py says so when used.
 backups: install
 	@$(RUNNER) backups
 restore-backup: install
-	@$(RUNNER) restore-backup $(FILE) $(if $(INTO_ORIGINAL),--into-original) $(APPROVAL)
+	@$(RUNNER) restore-backup $(if $(FILE),"$$FILE") $(if $(INTO_ORIGINAL),--into-original) $(APPROVAL)
 
 status: install ## pgrename's own schema version, applied migrations and the audit trail (EVENTS=N latest)
-	@$(RUNNER) status $(if $(EVENTS),--events $(EVENTS))
+	@$(RUNNER) status $(if $(EVENTS),--events "$$EVENTS")
 
 schema-upgrade: install ## install or upgrade pgrename's own schema (sql/install/) to this release's version
 	@$(RUNNER) schema-upgrade

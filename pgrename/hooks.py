@@ -5,6 +5,11 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
+import tempfile
+import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 
@@ -20,20 +25,44 @@ class HookFailed(Failure):
     exit_code = EXIT_HOOK_FAILED
 
 
-def _environment(config: Config, conn: psycopg.Connection) -> dict:
-    """What a hook may want to know; never the password."""
-    return dict(os.environ, PGRENAME_MIGRATION=config.migration, PGRENAME_PROFILE=config.profile.name,
-                PGRENAME_DATABASE=conn.info.dbname, PGRENAME_SCHEMA=config.schema)
+# The connection's secrets as libpq and pgrename read them: a hook never inherits these.
+SECRET_VARIABLES = ("DATABASE_URL", "PGPASSWORD", "PGPASSFILE", "PGSERVICEFILE", "PGSERVICE")
+
+
+@contextmanager
+def _environment(config: Config, conn: psycopg.Connection) -> Iterator[dict]:
+    """What a hook may want to know, and libpq's variables to connect as pgrename did (psql works
+    in a hook as it is); never the password itself: where there is one, it is in a .pgpass file
+    of the hook's own (mode 0600, gone when the hook ends), as PGPASSFILE."""
+    info = conn.info
+    environment = {key: value for key, value in os.environ.items() if key not in SECRET_VARIABLES}
+    environment.update(PGRENAME_MIGRATION=config.migration, PGRENAME_PROFILE=config.profile.name,
+                       PGRENAME_DATABASE=info.dbname, PGRENAME_SCHEMA=config.schema,
+                       PGHOST=info.host, PGPORT=str(info.port), PGUSER=info.user, PGDATABASE=info.dbname)
+    with tempfile.TemporaryDirectory(prefix="pgrename-hook-") as private:
+        if info.password:
+            passfile = Path(private) / "pgpass"
+            fields = (info.host, str(info.port), info.dbname, info.user, info.password)
+            passfile.write_text(":".join(f.replace("\\", "\\\\").replace(":", "\\:") for f in fields) + "\n")
+            passfile.chmod(0o600)
+            environment["PGPASSFILE"] = str(passfile)
+        yield environment
+
+
+def _scrubbed(text: str, conn: psycopg.Connection) -> str:
+    """What a hook printed, the password (should a hook find and print it) replaced by ****."""
+    return text.replace(conn.info.password, "****") if conn.info.password else text
 
 
 def _run_command(command: str, config: Config, conn: psycopg.Connection) -> tuple[bool, str]:
     timeout = seconds(config.profile.hooks.timeout)
     try:
-        done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=timeout,
-                              env=_environment(config, conn))
+        with _environment(config, conn) as environment:
+            done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=timeout,
+                                  env=environment)
     except subprocess.TimeoutExpired:
         return False, f"did not finish within {config.profile.hooks.timeout}"
-    output = (done.stdout + done.stderr).strip()
+    output = _scrubbed((done.stdout + done.stderr).strip(), conn)
     return done.returncode == 0, (output or f"exit {done.returncode}") if done.returncode else output
 
 
@@ -43,7 +72,7 @@ def run_hooks(stage: str, config: Config, conn: psycopg.Connection) -> None:
     for command in getattr(config.profile.hooks, stage):
         ok, output = _run_command(command, config, conn)
         log.info("  hook %s: %s: %s%s", stage, command, "ok" if ok else "FAILED",
-                 f"\n    {output}" if output else "")
+                 "\n" + textwrap.indent(output, "    ") if output else "")
         if not ok:
             raise HookFailed(f"hook {stage} failed: {command}: {output}")
 

@@ -229,3 +229,16 @@ def test_rehearse_after_a_migrate_and_its_rollback_and_not_while_applied(demo_db
     assert rehearsed.code == 0, rehearsed.text
     assert "rehearsal passed" in rehearsed.out
     assert demo_db.scalar("SELECT count(*) FROM pgrename.history") == 1  # the real one's history, untouched
+
+
+def test_a_hook_connects_with_psql_but_never_sees_or_prints_the_password(demo_db):
+    hook = ('echo "url=[$DATABASE_URL] password=[$PGPASSWORD]"; psql -XAtc "SELECT current_database()";'
+            ' cat "$PGPASSFILE"')
+    config = production(demo_db, hooks={"before_migrate": [hook]})
+    url = demo_db.url.replace("postgres@", "postgres:Sup3rSecret@")
+    result = demo_db.runner("migrate", config=config, url=url, env={"PGPASSWORD": "Sup3rSecret"})
+    assert result.code == 0, result.text
+    assert "url=[] password=[]" in result.out
+    assert f"\n    {demo_db.name}\n" in result.out  # psql in the hook reached the database
+    assert f":{demo_db.name}:postgres:****" in result.out  # its .pgpass, printed, is scrubbed
+    assert "Sup3rSecret" not in result.text + demo_db.logs()
