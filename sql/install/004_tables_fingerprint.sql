@@ -10,27 +10,14 @@
 -- Each script runs once, after the one before it.
 SELECT pgrename.upgrade_from(3);
 
--- By name, OIDs left out (as schema_fingerprint()), so that a restored copy hashes the same.
-CREATE FUNCTION pgrename.tables_fingerprint(tables oid[]) RETURNS text
+-- What a fingerprint covers, said once: the given relations' shape by name, OIDs left out (so that
+-- a restored copy hashes the same), and the foreign keys of any table into the referenced ones.
+CREATE FUNCTION pgrename.fingerprint_of(relations oid[], referenced oid[]) RETURNS text
 LANGUAGE sql STABLE AS $fingerprint$
-    WITH touched AS (
-        SELECT c.oid FROM pg_class AS c WHERE c.oid = ANY (tables)
-        UNION
-        SELECT i.indexrelid FROM pg_index AS i WHERE i.indrelid = ANY (tables)
-        UNION
-        SELECT d.objid
-        FROM pg_depend AS d JOIN pg_class AS s ON s.oid = d.objid AND s.relkind = 'S'
-        WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
-          AND d.refobjid = ANY (tables) AND d.deptype IN ('a', 'i')
-        UNION
-        SELECT r.ev_class
-        FROM pg_depend AS d JOIN pg_rewrite AS r ON r.oid = d.objid
-        WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
-          AND d.refobjid = ANY (tables) AND r.ev_class <> d.refobjid
-    ), relation AS (
+    WITH relation AS (
         SELECT c.oid, n.nspname, c.relname, c.relkind
         FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
-        WHERE c.oid IN (SELECT oid FROM touched)
+        WHERE c.oid = ANY (relations)
     ), line AS (
         SELECT concat_ws('|', 'relation', nspname, relname, relkind) AS line FROM relation
         UNION ALL
@@ -41,13 +28,12 @@ LANGUAGE sql STABLE AS $fingerprint$
         JOIN pg_attribute AS a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
         LEFT JOIN pg_attrdef AS d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
         UNION ALL
-        -- Their constraints, and the foreign keys of any table into them.
         SELECT concat_ws('|', 'constraint', n.nspname, c.relname, con.conname,
                          pg_get_constraintdef(con.oid), con.convalidated)
         FROM pg_constraint AS con
         JOIN pg_class AS c ON c.oid = con.conrelid
         JOIN pg_namespace AS n ON n.oid = c.relnamespace
-        WHERE con.conrelid IN (SELECT oid FROM relation) OR con.confrelid = ANY (tables)
+        WHERE con.conrelid = ANY (relations) OR con.confrelid = ANY (referenced)
         UNION ALL
         SELECT concat_ws('|', 'index', r.nspname, r.relname, pg_get_indexdef(r.oid))
         FROM relation AS r WHERE r.relkind IN ('i', 'I')
@@ -66,8 +52,42 @@ LANGUAGE sql STABLE AS $fingerprint$
     FROM line
 $fingerprint$;
 
+-- The whole schema, as before (the same lines, the same hash): every user relation.
+CREATE OR REPLACE FUNCTION pgrename.schema_fingerprint() RETURNS text
+LANGUAGE sql STABLE AS $fingerprint$
+    SELECT pgrename.fingerprint_of(ARRAY(
+        SELECT c.oid
+        FROM pg_class AS c
+        JOIN pg_namespace AS n ON n.oid = c.relnamespace
+        WHERE n.nspname NOT IN ('pgrename', 'pg_catalog', 'information_schema')
+          AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'
+          AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'i', 'I', 'f')), '{}')
+$fingerprint$;
+
+-- A migration's tables and what hangs on them: their indexes, owned sequences, the views over
+-- them, and the foreign keys of other tables into them.
+CREATE FUNCTION pgrename.tables_fingerprint(tables oid[]) RETURNS text
+LANGUAGE sql STABLE AS $fingerprint$
+    SELECT pgrename.fingerprint_of(ARRAY(
+        SELECT c.oid FROM pg_class AS c WHERE c.oid = ANY (tables)
+        UNION
+        SELECT i.indexrelid FROM pg_index AS i WHERE i.indrelid = ANY (tables)
+        UNION
+        SELECT d.objid
+        FROM pg_depend AS d JOIN pg_class AS s ON s.oid = d.objid AND s.relkind = 'S'
+        WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+          AND d.refobjid = ANY (tables) AND d.deptype IN ('a', 'i')
+        UNION
+        SELECT r.ev_class
+        FROM pg_depend AS d JOIN pg_rewrite AS r ON r.oid = d.objid
+        WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+          AND d.refobjid = ANY (tables) AND r.ev_class <> d.refobjid), tables)
+$fingerprint$;
+
+COMMENT ON FUNCTION pgrename.fingerprint_of(oid[], oid[]) IS
+    'MD5 of the given relations by name (columns, defaults, constraints, indexes, sequences, triggers, views) and of the foreign keys into the referenced ones';
 COMMENT ON FUNCTION pgrename.tables_fingerprint(oid[]) IS
-    'MD5 of the given tables and what hangs on them, by name: equal before a migration and after its rollback';
+    'fingerprint_of the given tables and what hangs on them: equal before a migration and after its rollback';
 
 ALTER TABLE pgrename.history ADD COLUMN tables_fingerprint_before text;
 
