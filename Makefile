@@ -16,13 +16,14 @@ DEMO_DB  := pgrename_demo
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --editable .
 	touch $@
 
-install: $(VENV)/.installed ## create .venv and install the Python dependencies
+install: $(VENV)/.installed ## create .venv, install the Python dependencies and the pgrename command (.venv/bin/pgrename)
 
 postgres: ## make sure PostgreSQL's server binaries are installed (apt-get as root)
 	@scripts/install-postgres.sh

@@ -1,1 +1,2 @@
-VERSION = "0.5.0"
+"""pgrename: rename PostgreSQL tables and every object named after them, safely and reversibly."""
+VERSION = "0.6.0"

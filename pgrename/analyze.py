@@ -10,9 +10,10 @@ from psycopg.rows import dict_row
 
 from . import plan as plans
 from .config import Config
-from .render import PROJECT_DIR, render_text
+from .locations import SQL_ROOT
+from .render import render_text
 
-ANALYSIS = PROJECT_DIR / "sql" / "analysis"
+ANALYSIS = SQL_ROOT / "sql" / "analysis"
 FORMAT_VERSION = 1
 # A catalog-only rename, measured on the demo: well under a millisecond each; budgeted at one.
 MS_PER_RENAME = 1.0

@@ -17,9 +17,10 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from . import embedded
 from .errors import Failure
-from .render import PROJECT_DIR, ident
+from .locations import WORK_DIR
+from .render import ident
 
-BACKUP_DIR = Path(os.environ.get("PGRENAME_BACKUP_DIR", PROJECT_DIR / "backups"))
+BACKUP_DIR = Path(os.environ.get("PGRENAME_BACKUP_DIR", WORK_DIR / "backups"))
 HEADROOM = 1.2  # a custom-format dump is compressed, but leave room anyway
 
 

@@ -23,17 +23,17 @@ from pathlib import Path
 
 import psycopg
 
-from . import own_schema, run_lock
+from . import VERSION, own_schema, run_lock
 from .commands import analysis, data_backups, dumps, renaming
 from .commands import own_schema as own_schema_commands
 from .config import load_config
-from .data import restore
 from .connection import connect, describe, scrub, target_conninfo
+from .data import restore
 from .errors import EXIT_CONNECTION, EXIT_INTERRUPTED, EXIT_STATEMENT_FAILED, Failure
 from .execute import LOG_DIR, Context
-from .render import PROJECT_DIR
+from .locations import WORK_DIR
 
-DEFAULT_CONFIG = PROJECT_DIR / "config.yaml"
+DEFAULT_CONFIG = WORK_DIR / "config.yaml"
 
 
 @dataclass(frozen=True)
@@ -158,18 +158,30 @@ COMMANDS = (
 BY_NAME = {name: command for command in COMMANDS for name in (command.name, *command.old_names)}
 
 
-def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="runner.py", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", type=Path, default=None, help="the config file (default: config.yaml)")
-    parser.add_argument("--database-url", help="the database (default: $DATABASE_URL, PG* variables, embedded)")
-    parser.add_argument("--profile", default=os.environ.get("PGRENAME_PROFILE") or None,
+def global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
+    """--config, --database-url and --profile: before the command, or after it (where they are
+    declared again without defaults, so that one given before is not overwritten)."""
+    def default(value):
+        return value if defaults else argparse.SUPPRESS
+    parser.add_argument("--config", type=Path, default=default(None), help="the config file (default: ./config.yaml)")
+    parser.add_argument("--database-url", default=default(None),
+                        help="the database (default: $DATABASE_URL, PG* variables, embedded)")
+    parser.add_argument("--profile", default=default(os.environ.get("PGRENAME_PROFILE") or None),
                         help="development, staging or production (default: $PGRENAME_PROFILE, else the config's)")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog=Path(sys.argv[0]).name, description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"pgrename {VERSION}")
+    global_options(parser, defaults=True)
+    after_the_command = argparse.ArgumentParser(add_help=False)
+    global_options(after_the_command, defaults=False)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
         for name in (command.name, *command.old_names):
             described = command.help if name == command.name else f"old name of {command.name}: {command.help}"
-            subparser = sub.add_parser(name, help=described, description=described)
+            subparser = sub.add_parser(name, help=described, description=described, parents=[after_the_command])
             for declared in command.options:
                 subparser.add_argument(*declared.flags, **declared.settings)
     return parser.parse_args(argv)
@@ -250,3 +262,8 @@ def main(argv: list[str] | None = None) -> int:
         code = EXIT_STATEMENT_FAILED
     log.info("log: %s", log_path)
     return code
+
+
+def run() -> None:
+    """The `pgrename` command: exits with main()'s code."""
+    sys.exit(main())

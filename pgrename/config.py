@@ -9,7 +9,6 @@ import yaml
 
 from .errors import ConfigError
 
-
 KEYS = {
     "migration": "name recorded in pgrename.history; one migration per name",
     "schema": "schema whose tables are renamed",

@@ -19,7 +19,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from .locations import WORK_DIR
+
 DEFAULT_PORT = 54329
 DEFAULT_DB = "pgrename_demo"
 SERVER_OS_USER = "postgres"
@@ -68,9 +69,9 @@ def default_base() -> Path:
     cannot enter the checkout (e.g. under /root), then a folder under /tmp named after it."""
     if os.environ.get("PGRENAME_PGBASE"):
         return Path(os.environ["PGRENAME_PGBASE"])
-    if not running_as_root() or _os_user_can_enter(SERVER_OS_USER, PROJECT_DIR):
-        return PROJECT_DIR / ".pgdata"
-    digest = hashlib.sha256(str(PROJECT_DIR).encode()).hexdigest()[:10]
+    if not running_as_root() or _os_user_can_enter(SERVER_OS_USER, WORK_DIR):
+        return WORK_DIR / ".pgdata"
+    digest = hashlib.sha256(str(WORK_DIR).encode()).hexdigest()[:10]
     return Path("/tmp") / f"pgrename-{digest}"
 
 

@@ -16,11 +16,18 @@ from psycopg.types.json import Jsonb
 
 from . import plan as plans
 from .config import Config, seconds
-from .errors import EXIT_CHECK_FAILED, EXIT_LOCK_TIMEOUT, EXIT_STATEMENT_FAILED, Failure, is_pgrename_check
-from .render import PROJECT_DIR, Part, Script, statements
+from .errors import (
+    EXIT_CHECK_FAILED,
+    EXIT_LOCK_TIMEOUT,
+    EXIT_STATEMENT_FAILED,
+    Failure,
+    is_pgrename_check,
+)
+from .locations import SQL_ROOT, WORK_DIR
+from .render import Part, Script, statements
 
-LOG_DIR = Path(os.environ.get("PGRENAME_LOG_DIR", PROJECT_DIR / "logs"))
-BLOCKERS_QUERY = PROJECT_DIR / "sql" / "analysis" / "blockers.sql"
+LOG_DIR = Path(os.environ.get("PGRENAME_LOG_DIR", WORK_DIR / "logs"))
+BLOCKERS_QUERY = SQL_ROOT / "sql" / "analysis" / "blockers.sql"
 
 log = logging.getLogger("pgrename")
 

@@ -10,9 +10,10 @@ from pathlib import Path
 import psycopg
 
 from .errors import CheckFailed, Failure
-from .render import PROJECT_DIR, Part
+from .locations import SQL_ROOT
+from .render import Part
 
-INSTALL_DIR = PROJECT_DIR / "sql" / "install"
+INSTALL_DIR = SQL_ROOT / "sql" / "install"
 
 log = logging.getLogger("pgrename")
 
@@ -45,7 +46,10 @@ def installed_version(conn: psycopg.Connection) -> tuple[int, bool]:
 def upgrade(conn: psycopg.Connection) -> list[str]:
     """Run the pending install scripts, each in its own transaction; the scripts run. The caller
     holds the run lock."""
-    from .execute import StepFailed, run  # execute records audit rows in the schema installed here
+    from .execute import (  # execute records audit rows in the schema installed here
+        StepFailed,
+        run,
+    )
     version, release_0_5 = installed_version(conn)
     if version > REQUIRED_VERSION:
         raise CheckFailed(f"pgrename's own schema here is at version {version}, newer than this pgrename knows "
@@ -59,7 +63,7 @@ def upgrade(conn: psycopg.Connection) -> list[str]:
     for script in pending:
         try:
             with conn.transaction():
-                run(conn, [Part(str(script.relative_to(PROJECT_DIR)), script.read_text())])
+                run(conn, [Part(str(script.relative_to(SQL_ROOT)), script.read_text())])
         except StepFailed as failed:
             if isinstance(failed.error, psycopg.errors.InsufficientPrivilege):
                 raise NotPermitted(f"cannot install pgrename's own schema: {failed.error.diag.message_primary} "

@@ -9,9 +9,10 @@ from psycopg.rows import dict_row
 
 from . import own_schema, run_lock
 from .config import Config, seconds
-from .render import PROJECT_DIR, Part, Script, render, steps
+from .locations import SQL_ROOT
+from .render import Part, Script, render, steps
 
-RENAME_PLAN_QUERY = PROJECT_DIR / "sql" / "analysis" / "rename_plan.sql"
+RENAME_PLAN_QUERY = SQL_ROOT / "sql" / "analysis" / "rename_plan.sql"
 
 
 @dataclass

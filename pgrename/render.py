@@ -14,8 +14,8 @@ import jinja2
 import sqlparse
 
 from .errors import RenderError
+from .locations import PACKAGE_DIR, SQL_ROOT
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -59,7 +59,8 @@ def replace_words(text: str, **words: str) -> str:
 
 
 _environment = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(str(PROJECT_DIR)),
+    # sql/... and rollback/... from SQL_ROOT, pgrename/reports/... from the package's parent
+    loader=jinja2.FileSystemLoader([str(SQL_ROOT), str(PACKAGE_DIR.parent)]),
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
@@ -170,5 +171,5 @@ def sealed_sha256(text: str) -> tuple[str | None, str]:
 def steps(folder: str) -> list[str]:
     """The numbered templates of a folder (the steps of sql/ or rollback/, the checks of preflight), in
     the order of their numbers."""
-    return sorted(str(path.relative_to(PROJECT_DIR))
-                  for path in (PROJECT_DIR / folder).glob("[0-9][0-9][0-9]_*.sql.j2"))
+    return sorted(str(path.relative_to(SQL_ROOT))
+                  for path in (SQL_ROOT / folder).glob("[0-9][0-9][0-9]_*.sql.j2"))

@@ -8,12 +8,12 @@ import psycopg
 from psycopg.rows import dict_row
 
 from .errors import LockNotGranted
-from .render import PROJECT_DIR
+from .locations import SQL_ROOT
 
 # 'pgre' in ASCII, and 1 for the writers; sql/analysis/run_lock_holder.sql and the templates'
 # run_lock global name the same pair.
 KEY = (1885827685, 1)
-HOLDER_QUERY = PROJECT_DIR / "sql" / "analysis" / "run_lock_holder.sql"
+HOLDER_QUERY = SQL_ROOT / "sql" / "analysis" / "run_lock_holder.sql"
 
 
 def holders(conn: psycopg.Connection) -> list[dict]:

@@ -18,13 +18,14 @@ from .. import backup, hooks, own_schema, prisma
 from .. import plan as plans
 from ..approval import approve
 from ..config import Profile
-from ..errors import (EXIT_HOOK_FAILED, EXIT_OK, CheckFailed, Failure, UsageError)
+from ..errors import EXIT_HOOK_FAILED, EXIT_OK, CheckFailed, Failure, UsageError
 from ..execute import Context, StepFailed, apply, record, run
 from ..kinds import counted
-from ..render import PROJECT_DIR, Script, render, sealed_sha256
+from ..locations import SQL_ROOT, WORK_DIR
+from ..render import Script, render, sealed_sha256
 
-BUILD_DIR = Path(os.environ.get("PGRENAME_BUILD_DIR", PROJECT_DIR / "build"))
-CONTRACT_QUERY = PROJECT_DIR / "sql" / "analysis" / "contract.sql"
+BUILD_DIR = Path(os.environ.get("PGRENAME_BUILD_DIR", WORK_DIR / "build"))
+CONTRACT_QUERY = SQL_ROOT / "sql" / "analysis" / "contract.sql"
 
 log = logging.getLogger("pgrename")
 

@@ -18,11 +18,12 @@ from tqdm import tqdm
 
 from .. import run_lock
 from ..execute import StepFailed, run
-from ..render import PROJECT_DIR, Part, ident, render
+from ..locations import SQL_ROOT
+from ..render import Part, ident, render
 from .archive import SCHEMA_FILE, DataBackupError, verify
 from .tables import column_list, qualified
 
-LATE_BOUND = PROJECT_DIR / "sql" / "restore" / "late_bound_foreign_keys.sql"
+LATE_BOUND = SQL_ROOT / "sql" / "restore" / "late_bound_foreign_keys.sql"
 MODES = ("clean", "append", "upsert")
 
 log = logging.getLogger("pgrename")
@@ -145,7 +146,7 @@ def _load(restoring: Restore, mode: str, continue_on_error: bool, with_schema: b
     for table in tables:
         table["late"] = late.get(table["label"], [])
     if continue_on_error:
-        restoring.plain(PROJECT_DIR / "sql" / "restore" / "row_by_row.sql", "sql/restore/row_by_row.sql")
+        restoring.plain(SQL_ROOT / "sql" / "restore" / "row_by_row.sql", "sql/restore/row_by_row.sql")
     if mode == "clean" and tables:
         restoring.step("sql/restore/empty_tables.sql.j2")
     for table, entry in zip(tables, restoring.manifest["tables"]):
@@ -165,7 +166,7 @@ def _load(restoring: Restore, mode: str, continue_on_error: bool, with_schema: b
     for table in tables:
         if table["late"]:
             restoring.step("sql/restore/bind_late.sql.j2", table=table)
-    restoring.plain(PROJECT_DIR / "sql" / "restore" / "reset_sequences.sql", "sql/restore/reset_sequences.sql")
+    restoring.plain(SQL_ROOT / "sql" / "restore" / "reset_sequences.sql", "sql/restore/reset_sequences.sql")
     if not continue_on_error:
         return []
     with restoring.conn.cursor(row_factory=dict_row) as cur:

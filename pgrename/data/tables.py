@@ -6,9 +6,10 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from ..render import PROJECT_DIR, ident
+from ..locations import SQL_ROOT
+from ..render import ident
 
-ORDER_QUERY = PROJECT_DIR / "sql" / "analysis" / "restore_order.sql"
+ORDER_QUERY = SQL_ROOT / "sql" / "analysis" / "restore_order.sql"
 
 
 def qualified(schema: str, name: str) -> str:

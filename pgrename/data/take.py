@@ -22,7 +22,13 @@ from .. import VERSION
 from ..backup import BackupFailed, schema_script, sha256_of
 from ..config import BackupLimit
 from ..render import render, statements
-from .archive import CHOSEN_ROWS_FILE, FORMAT_VERSION, MANIFEST, SCHEMA_FILE, DataBackupError
+from .archive import (
+    CHOSEN_ROWS_FILE,
+    FORMAT_VERSION,
+    MANIFEST,
+    SCHEMA_FILE,
+    DataBackupError,
+)
 from .tables import column_list, qualified, table_name, tables_in_order
 
 CHOOSE_ROWS = "sql/backup/choose_rows.sql.j2"
