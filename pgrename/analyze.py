@@ -11,7 +11,7 @@ from psycopg.rows import dict_row
 from . import plan as plans
 from .config import Config
 from .locations import SQL_ROOT
-from .render import render_text
+from .render import render_text, statements
 
 ANALYSIS = SQL_ROOT / "sql" / "analysis"
 FORMAT_VERSION = 1
@@ -25,9 +25,27 @@ def _rows(conn: psycopg.Connection, query: str) -> list[dict]:
         return cur.execute((ANALYSIS / query).read_text()).fetchall()
 
 
+# Preflight's checks that judge the plan; analyze runs them as plan does. Not the two that judge
+# the run (inside a transaction, not applied yet), nor the verdict: analyze reads the results.
+PREFLIGHT_CHECKS_SKIPPED = ("000_in_a_transaction", "010_not_applied_yet", "990_verdict")
+
+
+def preflight_problems(conn: psycopg.Connection, plan: plans.Plan) -> list[dict]:
+    """Every problem plan's preflight would refuse, found by the same SQL files, read-only."""
+    checks = [part for part in plans.preflight_parts(plan)
+              if not part.template.rsplit("/", 1)[-1].startswith(PREFLIGHT_CHECKS_SKIPPED)]
+    with conn.transaction(force_rollback=True), conn.cursor(row_factory=dict_row) as cur:
+        for part in checks:
+            for statement in statements(part.sql):
+                cur.execute(statement)
+        return cur.execute("SELECT check_name AS check, problem FROM pgrename_check, unnest(problems) AS problem"
+                           " ORDER BY ordinal").fetchall()
+
+
 def collect(conn: psycopg.Connection, config: Config, exact_counts: bool) -> dict:
     """Every section of the report, as plain data with stable keys (the JSON format)."""
     plan = plans.from_catalog(conn, config)  # also sets pgrename.schema, .map and .columns
+    preflight = preflight_problems(conn, plan) if plan.renames else []
     conn.execute("SELECT set_config('pgrename.include', %s, false), set_config('pgrename.exclude', %s, false),"
                  " set_config('pgrename.exact_counts', %s, false)",
                  (",".join(config.include), ",".join(config.exclude), "on" if exact_counts else "off"))
@@ -56,11 +74,13 @@ def collect(conn: psycopg.Connection, config: Config, exact_counts: bool) -> dic
             "missing": sum(t["status"] == "missing" for t in discovery),
             "conflicts": len(errors),
             "warnings": len(conflicts) - len(errors),
+            "preflight_problems": len(preflight),
             "blockers": len(blockers),
             "exact_counts": exact_counts,
         },
         "tables": discovery,
         "conflicts": conflicts,
+        "preflight": preflight,
         "dependencies": dependencies,
         "volume": _rows(conn, "volume.sql"),
         "blockers": blockers,

@@ -122,6 +122,12 @@ def from_history(conn: psycopg.Connection, config: Config, schema: str) -> Plan:
                 additions=added)
 
 
+def preflight_parts(plan: Plan) -> list[Part]:
+    """Each check of sql/verify/preflight/ rendered on its own, for analyze to run."""
+    context = plan.context(direction="migrate")
+    return [render(check, context) for check in context["preflight_checks"]]
+
+
 def migrate_script(plan: Plan) -> Script:
     context = plan.context(direction="migrate")
     return Script((

@@ -88,7 +88,11 @@ def test_each_kind_of_conflict(demo_db, tables, setup, kind, detail):
     found = [c for c in report["conflicts"] if c["kind"] == kind]
     assert found and detail in found[0]["detail"], report["conflicts"]
     severity = found[0]["severity"]
-    assert code == (6 if severity == "error" else 0)
+    assert code == (6 if severity == "error" or report["preflight"] else 0)
+    if kind == "chain":  # "User" moves on, but its compatibility view would want the name AuditLog takes
+        assert report["preflight"] == [{"check": "every type, column, foreign key and view to add can be added",
+                                        "problem": 'compatibility view "User" cannot be created: another table '
+                                                   'takes that name'}]
     assert severity == ("warning" if kind in ("chain", "reserved_word") else "error")
 
 
@@ -192,3 +196,18 @@ def test_what_old_clients_meet_follows_compatibility_views(demo_db):
     assert "fail until they change" not in with_views["risk"]["explanation"]
     _, without = analyze_json(demo_db, compatibility_views=False)
     assert "old names fail until they change (compatibility_views is false)" in without["risk"]["explanation"]
+
+
+@pytest.mark.parametrize("tables, settings, setup, problem", [
+    ({"User": "u" * 59, "AssistantFolder": "f" * 59}, {}, "", "constraint name " + "u" * 59 + "_pkey is 64 bytes"),
+    ({"User": "users"}, {"column_rule": "snake_case"}, 'ALTER TABLE "User" ADD COLUMN created_at timestamp',
+     'table "User" would have 2 columns named created_at'),
+])
+def test_analyze_reports_what_plan_refuses(demo_db, tables, settings, setup, problem):
+    if setup:
+        demo_db.execute(setup)
+    code, report = analyze_json(demo_db, tables, **settings)
+    assert code == 6 and report["summary"]["preflight_problems"] >= 1
+    assert any(problem in p["problem"] for p in report["preflight"]), report["preflight"]
+    planned = demo_db.runner("plan", config=demo_db.write_config(tables, **settings))
+    assert planned.code == 3 and problem in planned.text

@@ -12,7 +12,8 @@ log = logging.getLogger("pgrename")
 
 
 def cmd_analyze(ctx: Context, output: str = "text", exact: bool = False, write_config: Path | None = None) -> int:
-    """The read-only report; exits 6 on conflicts, else 7 on blockers, so a pipeline can gate on it."""
+    """The read-only report; exits 6 on conflicts (or anything plan's preflight would refuse), else 7 on
+    blockers, so a pipeline can gate on it."""
     report = analyze.collect(ctx.conn, ctx.config, exact)
     if output == "json":
         print(analyze.as_json(report))
@@ -25,6 +26,6 @@ def cmd_analyze(ctx: Context, output: str = "text", exact: bool = False, write_c
             raise UsageError(f"{write_config} exists already; choose another name (it is never overwritten)") from None
         log.warning("wrote a starter config to %s: review it, then `runner.py --config %s plan`",
                     write_config, write_config)
-    if report["summary"]["conflicts"]:
+    if report["summary"]["conflicts"] or report["summary"]["preflight_problems"]:
         return EXIT_CONFLICTS
     return EXIT_BLOCKERS if report["summary"]["blockers"] else EXIT_OK
