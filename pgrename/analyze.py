@@ -137,8 +137,24 @@ def starter_config(report: dict, config: Config) -> str:
     header = (f"# Starter config written by `runner.py analyze --write-config` from database "
               f"{report['database']['name']}.\n# Review every line: the targets come from the naming rule "
               f"(sql/analysis/discovery.sql) where the map had none.\n")
-    return (header + yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
-            + yaml.safe_dump({"tables": tables}, sort_keys=False, allow_unicode=True, default_flow_style=False))
+    return header + yaml.safe_dump(body, sort_keys=False, allow_unicode=True) + _tables_section(report, tables)
+
+
+def _tables_section(report: dict, tables: dict[str, str]) -> str:
+    """The map, a line a table, each with analyze's conflicts about it as a comment beside it."""
+    if not tables:
+        return (f"# Nothing matched: no table of schema {report['database']['schema']} is mapped or proposed by the "
+                "naming rule\n# (every name is snake_case already, or include/exclude left it out). Map tables "
+                "here by hand,\n# one a line: CurrentName: target_name.\ntables: {}\n")
+    said: dict[str, list[str]] = {}
+    for c in report["conflicts"]:
+        said.setdefault(c["source_table"], []).append(f"{c['severity'].upper()} {c['kind']}: {c['detail']}")
+    lines = ["tables:"]
+    for source, target in tables.items():
+        entry = yaml.safe_dump({source: target}, allow_unicode=True, default_flow_style=False).rstrip("\n")
+        comment = "; ".join(said.get(source, []))
+        lines.append(f"  {entry}" + (f"  # {' '.join(comment.split())}" if comment else ""))
+    return "\n".join(lines) + "\n"
 
 
 def write_config(path: Path, text: str) -> None:

@@ -211,3 +211,19 @@ def test_analyze_reports_what_plan_refuses(demo_db, tables, settings, setup, pro
     assert any(problem in p["problem"] for p in report["preflight"]), report["preflight"]
     planned = demo_db.runner("plan", config=demo_db.write_config(tables, **settings))
     assert planned.code == 3 and problem in planned.text
+
+
+def test_the_starter_config_says_each_warning_beside_its_line_and_when_nothing_matched(demo_db, empty_db, tmp_path):
+    from pgrename.config import load_config
+    starter = tmp_path / "starter.yaml"
+    result = demo_db.runner("analyze", "--write-config", str(starter), config=demo_db.write_config({"User": "user"}))
+    assert result.code == 0, result.text
+    line = next(line for line in starter.read_text().splitlines() if line.startswith("  User:"))
+    assert line.startswith("  User: user  # WARNING reserved_word: ") and '"user" is a reserved word' in line
+    assert load_config(starter).tables["User"] == "user"
+
+    empty_db.execute("CREATE TABLE already_snake (id int)")
+    nothing = tmp_path / "nothing.yaml"
+    assert empty_db.runner("analyze", "--write-config", str(nothing), config=empty_db.write_config({})).code == 0
+    assert "# Nothing matched: no table of schema public is mapped or proposed" in nothing.read_text()
+    assert load_config(nothing).tables == {}
