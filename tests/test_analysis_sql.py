@@ -55,7 +55,7 @@ def test_schema_fingerprint_is_stable_and_sees_changes(demo_db):
 
 def test_column_rule_and_table_rule_are_the_same_rule(empty_db):
     names = ["User", "AssistantChatSession", "HTTPRequestLog", "UserID", "OAuth2Token", "Table2Go", "already_snake",
-             "lastMessageAt", "isActive", "XMLHttpRequest"]
+             "lastMessageAt", "isActive", "XMLHttpRequest", "User Profile", "Order-Item", "legacy.Thing", "Two  Spaces"]
     empty_db.execute(" ".join(f'CREATE TABLE "{n}" ("{n}" int);' for n in names))
     tables = {r[0]: r[3] for r in rows(empty_db, "discovery.sql")}
     plan = rows(empty_db, "rename_plan.sql", "SET pgrename.column_rule = 'snake_case'",
@@ -63,6 +63,11 @@ def test_column_rule_and_table_rule_are_the_same_rule(empty_db):
     columns = {r[6]: r[7] for r in plan if r[1] == "column"}
     assert columns == tables
     assert columns["lastMessageAt"] == "last_message_at" and columns["XMLHttpRequest"] == "xml_http_request"
+    assert {name: columns[name] for name in ("HTTPRequestLog", "UserID", "OAuth2Token", "Table2Go", "User Profile",
+                                             "Order-Item", "legacy.Thing", "Two  Spaces")} == {
+        "HTTPRequestLog": "http_request_log", "UserID": "user_id", "OAuth2Token": "o_auth2_token",
+        "Table2Go": "table2_go", "User Profile": "user_profile", "Order-Item": "order_item",
+        "legacy.Thing": "legacy_thing", "Two  Spaces": "two_spaces"}
 
 
 def test_column_rule_renames_columns_and_views_keep_the_old_names(demo_db):

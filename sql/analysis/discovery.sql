@@ -31,8 +31,11 @@ pattern AS (
 ),
 present AS (
     SELECT c.relname AS source_table, c.reltuples::bigint AS estimated_rows,
-           lower(regexp_replace(regexp_replace(c.relname, '(.)([A-Z][a-z]+)', '\1_\2', 'g'),
-                                '([a-z0-9])([A-Z])', '\1_\2', 'g')) AS rule_target
+           trim(BOTH '_' FROM regexp_replace(
+               lower(regexp_replace(regexp_replace(regexp_replace(c.relname, '[\s.-]+', '_', 'g'),
+                                                   '(.)([A-Z][a-z]+)', '\1_\2', 'g'),
+                                    '([a-z0-9])([A-Z])', '\1_\2', 'g')),
+               '_{2,}', '_', 'g')) AS rule_target
     FROM settings AS s
     JOIN pg_namespace AS n ON n.nspname = s.table_schema
     JOIN pg_class AS c ON c.relnamespace = n.oid AND c.relkind IN ('r', 'p') AND NOT c.relispartition

@@ -78,8 +78,11 @@ planned AS (
            coalesce(c.attname, c.column_name),
            coalesce(c.new_name,
                     CASE WHEN current_setting('pgrename.column_rule', true) = 'snake_case'
-                         THEN lower(regexp_replace(regexp_replace(c.attname, '(.)([A-Z][a-z]+)', '\1_\2', 'g'),
-                                                   '([a-z0-9])([A-Z])', '\1_\2', 'g'))
+                         THEN trim(BOTH '_' FROM regexp_replace(
+                                  lower(regexp_replace(regexp_replace(regexp_replace(c.attname, '[\s.-]+', '_', 'g'),
+                                                                      '(.)([A-Z][a-z]+)', '\1_\2', 'g'),
+                                                       '([a-z0-9])([A-Z])', '\1_\2', 'g')),
+                                  '_{2,}', '_', 'g'))
                     END,
                     c.attname),
            CASE WHEN c.attname IS NULL THEN 'column does not exist' END,
