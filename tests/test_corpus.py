@@ -97,3 +97,13 @@ def test_pagila_with_its_partitions_backs_up_restores_and_backs_up_again_identic
         assert restored.code == 0, restored.text
         assert backup(restore_target, f"after_{mode}") == first, mode
     assert restore_target.scalar("SELECT count(*) FROM payment") == empty_db.scalar("SELECT count(*) FROM payment")
+
+
+def test_pagila_partitions_are_listed_as_left_alone_with_their_parent(empty_db):
+    import json
+    load(empty_db, CASES["pagila"][0][:1])
+    result = empty_db.runner("plan", "--json", config=empty_db.write_config({"payment": "payments"}))
+    assert result.code == 0, result.text
+    partitions = [r for r in json.loads(result.out)["left_alone"] if r["kind"] == "partition"]
+    assert {r["object_name"] for r in partitions} >= {"payment_p2022_01", "payment_p2022_07"}
+    assert all(r["note"].startswith("a partition of the table") for r in partitions)

@@ -291,3 +291,16 @@ def test_migrations_in_two_schemas_roll_back_in_any_order(demo_db):
     assert demo_db.runner("rollback", config=second).code == 0
     assert demo_db.runner("verify", config=second).code == 0
     assert demo_db.scalar("SELECT to_regclass('sales.\"Invoice\"') IS NOT NULL")
+
+
+def test_objects_named_after_a_table_but_not_its_own_are_listed_as_left_alone(demo_db):
+    demo_db.execute('CREATE SEQUENCE "User_legacy_seq"; ALTER TABLE "User" ADD COLUMN legacy int'
+                    ' DEFAULT nextval(\'"User_legacy_seq"\'); CREATE VIEW "User_summary" AS SELECT id FROM "User"')
+    result = demo_db.runner("plan", "--json", config=demo_db.write_config({"User": "users"}))
+    assert result.code == 0, result.text
+    import json
+    left = {(r["kind"], r["object_name"]): r["note"] for r in json.loads(result.out)["left_alone"]}
+    assert left[("sequence", "User_legacy_seq")].startswith("used by a column default but not owned by the table")
+    assert left[("view", "User_summary")].startswith("a view over the table")
+    assert demo_db.runner("migrate", config=demo_db.write_config({"User": "users"})).code == 0
+    assert demo_db.scalar("SELECT to_regclass('\"User_legacy_seq\"') IS NOT NULL")

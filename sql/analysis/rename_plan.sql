@@ -10,7 +10,9 @@
 --
 -- An object "carries the table's name" when its name starts with the table's name and
 -- "_" (Prisma: "User_pkey", "User_email_key") or "." (Prisma 2: "User.email_unique");
--- it is renamed by swapping that prefix. Any other name is left alone, with the reason.
+-- it is renamed by swapping that prefix. Any other name is left alone, with the reason; so are
+-- the objects named after the table that are not its own (partitions, sequences its defaults use
+-- without owning them, views over it).
 -- Index-backed constraints (primary key, unique, exclusion) are renamed as constraints,
 -- which renames their index too, so their indexes are not listed again.
 -- Every column is listed (kind column, in table order), with its new name where
@@ -107,6 +109,42 @@ planned AS (
            d.object_name
     FROM mapped_table AS t
     JOIN dependent AS d ON d.table_oid = t.table_oid
+    UNION ALL
+    -- Named after the table but not its own, so not renamed with it: listed, with the reason.
+    SELECT t.table_schema, t.source_table, t.target_table, o.kind, o.kind_order, o.object_schema, o.object_name,
+           NULL, o.note, o.object_name
+    FROM mapped_table AS t
+    CROSS JOIN LATERAL (
+        SELECT 'partition' AS kind, 7 AS kind_order, pn.nspname AS object_schema, pc.relname AS object_name,
+               'a partition of the table, a table of its own: not renamed with it' AS note
+        FROM pg_inherits AS i
+        JOIN pg_class AS pc ON pc.oid = i.inhrelid
+        JOIN pg_namespace AS pn ON pn.oid = pc.relnamespace
+        WHERE i.inhparent = t.table_oid
+        UNION ALL
+        SELECT DISTINCT 'sequence', 4, sn.nspname, sc.relname,
+               'used by a column default but not owned by the table (ALTER SEQUENCE ... OWNED BY would make it so)'
+        FROM pg_attrdef AS ad
+        JOIN pg_depend AS d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid
+                           AND d.refclassid = 'pg_class'::regclass
+        JOIN pg_class AS sc ON sc.oid = d.refobjid AND sc.relkind = 'S'
+        JOIN pg_namespace AS sn ON sn.oid = sc.relnamespace
+        WHERE ad.adrelid = t.table_oid
+          AND NOT EXISTS (SELECT FROM pg_depend AS owned
+                          WHERE owned.classid = 'pg_class'::regclass AND owned.objid = sc.oid
+                            AND owned.refobjid = t.table_oid AND owned.deptype IN ('a', 'i'))
+        UNION ALL
+        SELECT DISTINCT 'view', 8, vn.nspname, vc.relname,
+               'a view over the table: it follows the table by OID, and its own name stays'
+        FROM pg_depend AS d
+        JOIN pg_rewrite AS r ON r.oid = d.objid
+        JOIN pg_class AS vc ON vc.oid = r.ev_class
+        JOIN pg_namespace AS vn ON vn.oid = vc.relnamespace
+        WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+          AND d.refobjid = t.table_oid AND r.ev_class <> t.table_oid
+    ) AS o
+    WHERE t.table_oid IS NOT NULL
+      AND left(o.object_name, length(t.source_table) + 1) IN (t.source_table || '_', t.source_table || '.')
 )
 SELECT row_number() OVER (ORDER BY o.depth, p.source_table COLLATE "C", p.kind_order, p.object_order COLLATE "C")::int AS ordinal,
        p.kind, p.table_schema, p.source_table, p.target_table, p.object_schema, p.object_name, p.target_name, p.note
