@@ -10,8 +10,9 @@ from psycopg.rows import dict_row
 
 from . import plan as plans
 from .config import Config
+from .execute import run
 from .locations import SQL_ROOT
-from .render import render_text, statements
+from .render import render_text
 
 ANALYSIS = SQL_ROOT / "sql" / "analysis"
 FORMAT_VERSION = 1
@@ -35,9 +36,7 @@ def preflight_problems(conn: psycopg.Connection, plan: plans.Plan) -> list[dict]
     checks = [part for part in plans.preflight_parts(plan)
               if not part.template.rsplit("/", 1)[-1].startswith(PREFLIGHT_CHECKS_SKIPPED)]
     with conn.transaction(force_rollback=True), conn.cursor(row_factory=dict_row) as cur:
-        for part in checks:
-            for statement in statements(part.sql):
-                cur.execute(statement)
+        run(conn, checks, quiet=True)
         return cur.execute("SELECT check_name AS check, problem FROM pgrename_check, unnest(problems) AS problem"
                            " ORDER BY ordinal").fetchall()
 

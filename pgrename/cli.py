@@ -26,7 +26,7 @@ import psycopg
 from . import VERSION, own_schema, run_lock
 from .commands import analysis, data_backups, dumps, renaming
 from .commands import own_schema as own_schema_commands
-from .config import load_config
+from .config import DEFAULT_LOCK_TIMEOUT, load_config
 from .connection import connect, describe, scrub, target_conninfo
 from .data import restore
 from .errors import EXIT_CONNECTION, EXIT_INTERRUPTED, EXIT_STATEMENT_FAILED, Failure
@@ -218,7 +218,7 @@ def run_command(command: Command, args: argparse.Namespace, conninfo: str, log: 
         return command.handler(Context(config, None, target, conninfo), **options)
     with connect(conninfo) as conn:
         if command.writes:
-            run_lock.take(conn, config.lock_timeout if config else "5s", command.name)
+            run_lock.take(conn, config.lock_timeout if config else DEFAULT_LOCK_TIMEOUT, command.name)
         if command.own_schema:
             try:
                 upgraded = own_schema.upgrade(conn)

@@ -31,6 +31,7 @@ KEYS = {
     "profile": "development, staging or production (PGRENAME_PROFILE or --profile override it)",
     "profiles": "per profile: auto_backup, dry_run_default, require_approval, backup_scope, hooks",
 }
+DEFAULT_LOCK_TIMEOUT = "5s"  # also what a command that needs no config waits for another run
 PROFILE_KEYS = {"auto_backup", "dry_run_default", "require_approval", "backup_scope", "backup_jobs", "hooks"}
 HOOK_KEYS = {"before_migrate", "after_migrate", "before_rollback", "after_rollback", "health_checks",
              "rollback_on_failed_health_check", "timeout"}
@@ -297,7 +298,7 @@ def load_config(path: Path, profile_name: str | None = None) -> Config:
     try:
         migration = _name(data["migration"], "migration")
         schema = _name(data.get("schema", "public"), "schema")
-        lock_timeout = _duration(data.get("lock_timeout", "5s"), "lock_timeout")
+        lock_timeout = _duration(data.get("lock_timeout", DEFAULT_LOCK_TIMEOUT), "lock_timeout")
         retry_wait = _duration(data.get("retry_wait", "2s"), "retry_wait")
         statement_timeout = _duration(data.get("statement_timeout", "5min"), "statement_timeout")
         terminate_after = data.get("terminate_blockers_after")

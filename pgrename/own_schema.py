@@ -9,6 +9,7 @@ from pathlib import Path
 
 import psycopg
 
+from . import execute
 from .errors import CheckFailed, Failure
 from .locations import SQL_ROOT
 from .render import Part
@@ -44,12 +45,8 @@ def installed_version(conn: psycopg.Connection) -> tuple[int, bool]:
 
 
 def upgrade(conn: psycopg.Connection) -> list[str]:
-    """Run the pending install scripts, each in its own transaction; the scripts run. The caller
-    holds the run lock."""
-    from .execute import (  # execute records audit rows in the schema installed here
-        StepFailed,
-        run,
-    )
+    """Run the pending install scripts, each in its own transaction; the names of those run. The
+    caller holds the run lock."""
     version, release_0_5 = installed_version(conn)
     if version > REQUIRED_VERSION:
         raise CheckFailed(f"pgrename's own schema here is at version {version}, newer than this pgrename knows "
@@ -63,8 +60,8 @@ def upgrade(conn: psycopg.Connection) -> list[str]:
     for script in pending:
         try:
             with conn.transaction():
-                run(conn, [Part(str(script.relative_to(SQL_ROOT)), script.read_text())])
-        except StepFailed as failed:
+                execute.run(conn, [Part(str(script.relative_to(SQL_ROOT)), script.read_text())])
+        except execute.StepFailed as failed:
             if isinstance(failed.error, psycopg.errors.InsufficientPrivilege):
                 raise NotPermitted(f"cannot install pgrename's own schema: {failed.error.diag.message_primary} "
                                    f"(in {failed.part.template}); a role that may create in this database "

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import jinja2
 import sqlparse
@@ -76,7 +75,7 @@ def template_module(template: str) -> object:
     return _environment.get_template(template).module
 
 
-POSTGRES_KEYWORDS = frozenset(line for line in (Path(__file__).parent / "postgres_keywords.txt").read_text().splitlines()
+POSTGRES_KEYWORDS = frozenset(line for line in (PACKAGE_DIR / "postgres_keywords.txt").read_text().splitlines()
                               if line and not line.startswith("#"))
 
 
