@@ -43,7 +43,7 @@ def preflight_problems(conn: psycopg.Connection, plan: plans.Plan) -> list[dict]
 
 def collect(conn: psycopg.Connection, config: Config, exact_counts: bool) -> dict:
     """Every section of the report, as plain data with stable keys (the JSON format)."""
-    plan = plans.from_catalog(conn, config)  # also sets pgrename.schema, .map and .columns
+    plan = plans.from_catalog(conn, config)  # also sets the pgrename.* settings the queries below read
     preflight = preflight_problems(conn, plan) if plan.renames else []
     conn.execute("SELECT set_config('pgrename.include', %s, false), set_config('pgrename.exclude', %s, false),"
                  " set_config('pgrename.exact_counts', %s, false)",
@@ -84,7 +84,8 @@ def collect(conn: psycopg.Connection, config: Config, exact_counts: bool) -> dic
         "volume": _rows(conn, "volume.sql"),
         "blockers": blockers,
         "statements": _rows(conn, "statements.sql") if has_statements else None,
-        "plan": {"renames": renames, "left_alone": plan.left_alone, "additions": plan.additions},
+        "plan": {"object_names": config.object_names, "renames": renames, "left_alone": plan.left_alone,
+                 "additions": plan.additions},
         "risk": risk(config, renames, blockers, [a for a in plan.additions if a["kind"] == "view"]),
     }
 

@@ -187,13 +187,24 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+class TerminalHandler(logging.StreamHandler):
+    """The terminal's copy of the log. When its reader goes away (`pgrename plan | head`), only that
+    copy ends: the work goes on, and the log file keeps every line."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if isinstance(sys.exc_info()[1], BrokenPipeError):
+            self.setLevel(logging.CRITICAL + 1)
+        else:
+            super().handleError(record)
+
+
 def setup_logging(command: str, quiet: bool) -> Path:
     """Everything said goes to the terminal and to logs/<command>-<timestamp>.log."""
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     path = LOG_DIR / f"{command}-{time.strftime('%Y%m%d-%H%M%S')}.log"
     logger = logging.getLogger("pgrename")
     logger.setLevel(logging.DEBUG)
-    to_terminal = logging.StreamHandler(sys.stderr if quiet else sys.stdout)
+    to_terminal = TerminalHandler(sys.stderr if quiet else sys.stdout)
     to_terminal.setLevel(logging.WARNING if quiet else logging.INFO)
     to_file = logging.FileHandler(path, encoding="utf-8")
     to_file.setLevel(logging.DEBUG)
@@ -251,6 +262,9 @@ def main(argv: list[str] | None = None) -> int:
         log.error("error: the database connection failed: %s; an open transaction, if any, was rolled back",
                   scrub(str(error).strip(), conninfo))
         code = EXIT_CONNECTION
+    except BrokenPipeError:  # a report's reader went away: what it read was all it wanted
+        log.debug("the terminal's reader closed the pipe")
+        code = 0
     except KeyboardInterrupt:
         log.error("interrupted: an open transaction, if any, was rolled back")
         code = EXIT_INTERRUPTED
@@ -266,4 +280,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def run() -> None:
     """The `pgrename` command: exits with main()'s code."""
-    sys.exit(main())
+    code = main()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:  # as above; and Python would complain of it once more at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.exit(code)

@@ -23,6 +23,9 @@ KEYS = {
     "enums": "enum types to create: name: [values]",
     "columns": "per table (current name): rename: {old: new}, add: {name: {type, not_null, default, ...}}",
     "column_rule": "snake_case: rename every column by the naming rule too (default none: columns keep their names)",
+    "object_names": "table_prefix (default: names that start with the table's are renamed by swapping it) or postgres_defaults (every constraint, index and owned sequence gets PostgreSQL's own name)",
+    "keep_names": "constraints, indexes, sequences or triggers that keep their names, e.g. [PK_Album]",
+    "partitions": "leave (default) or rename: partitions named after their table are renamed with it",
     "compatibility_views": "keep old clients working through views named like the old tables (default true)",
     "merges": "legacy tables whose rows move into another: [{from, into, key, on_conflict, columns}]",
     "contract": "a Prisma schema the database must match after migrate (make verify checks it)",
@@ -126,6 +129,9 @@ class Config:
     added_columns: list[AddedColumn] = field(default_factory=list)
     compatibility_views: bool = True
     column_rule: str | None = None
+    object_names: str = "table_prefix"
+    keep_names: list[str] = field(default_factory=list)
+    partitions: str = "leave"
     profile: Profile = field(default_factory=lambda: Profile("development"))
     backup_exclude: list[str] = field(default_factory=list)
     backup_limits: list[BackupLimit] = field(default_factory=list)
@@ -330,9 +336,13 @@ def load_config(path: Path, profile_name: str | None = None) -> Config:
             raise ConfigError("compatibility_views must be true or false")
         merges = _merges(data.get("merges"), tables)
         profile = _profile(data.get("profiles"), profile_name or data.get("profile", "development"))
-        column_rule = data.get("column_rule", "none")
-        if column_rule not in ("none", "snake_case"):
-            raise ConfigError(f"column_rule must be none or snake_case, got {column_rule!r}")
+        column_rule = _choice(data, "column_rule", ("none", "snake_case"))
+        object_names = _choice(data, "object_names", ("table_prefix", "postgres_defaults"))
+        partitions = _choice(data, "partitions", ("leave", "rename"))
+        keep_names = data.get("keep_names") or []
+        if not isinstance(keep_names, list):
+            raise ConfigError("keep_names must be a list of object names, e.g. [PK_Album, IFK_AlbumArtistId]")
+        keep_names = [_name(name, "a name in keep_names") for name in keep_names]
         contract = data.get("contract")
         if contract is not None:
             contract = (path.parent / _name(contract, "contract")).resolve()
@@ -343,8 +353,17 @@ def load_config(path: Path, profile_name: str | None = None) -> Config:
                   terminate_blockers_after=terminate_after,
                   include=include, exclude=exclude, enums=enums, column_renames=column_renames,
                   added_columns=added_columns, compatibility_views=compatibility_views, merges=merges,
-                  contract=contract, column_rule=None if column_rule == "none" else column_rule, profile=profile,
+                  contract=contract, column_rule=None if column_rule == "none" else column_rule,
+                  object_names=object_names, keep_names=keep_names, partitions=partitions, profile=profile,
                   backup_exclude=backup_exclude, backup_limits=backup_limits)
+
+
+def _choice(data: dict, key: str, choices: tuple[str, ...]) -> str:
+    """A key that takes one of a few words; the first is the default."""
+    value = data.get(key, choices[0])
+    if value not in choices:
+        raise ConfigError(f"{key} must be {' or '.join(choices)}, got {value!r}")
+    return value
 
 
 def _mapping(value: object, what: str) -> dict:

@@ -111,7 +111,7 @@ def run(conn: psycopg.Connection, parts: list[Part], quiet: bool = False) -> Non
 
 
 def blockers(conn: psycopg.Connection, config: Config) -> list[dict]:
-    plans.use_settings(conn, config.schema, config.tables)
+    plans.use_settings(conn, config)
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(BLOCKERS_QUERY.read_text()).fetchall()
     return [{key: (str(value) if value is not None else None) for key, value in row.items()} for row in rows]

@@ -42,23 +42,28 @@ class Plan:
                     preflight_checks=steps("sql/verify/preflight"), **extra)
 
 
-def use_settings(conn: psycopg.Connection, schema: str, rename_map: dict[str, str] | None,
-                 column_renames: dict[str, dict[str, str]] | None = None, column_rule: str | None = None) -> None:
+def use_settings(conn: psycopg.Connection, config: Config) -> None:
     """Feed the analysis queries their inputs, as a DBA would with SET in psql."""
-    conn.execute("SELECT set_config('pgrename.schema', %s, false), set_config('pgrename.map', %s, false),"
-                 " set_config('pgrename.columns', %s, false), set_config('pgrename.column_rule', %s, false)",
-                 (schema, json.dumps(rename_map) if rename_map else "",
-                  json.dumps(column_renames) if column_renames else "", column_rule or ""))
+    settings = {
+        "schema": config.schema,
+        "map": json.dumps(config.tables) if config.tables else "",
+        "columns": json.dumps(config.column_renames) if config.column_renames else "",
+        "column_rule": config.column_rule or "",
+        "object_names": config.object_names,
+        "keep_names": json.dumps(config.keep_names) if config.keep_names else "",
+        "partitions": config.partitions,
+    }
+    conn.execute("SELECT " + ", ".join(f"set_config('pgrename.{name}', %s, false)" for name in settings),
+                 list(settings.values()))
 
 
 def from_catalog(conn: psycopg.Connection, config: Config) -> Plan:
-    use_settings(conn, config.schema, config.tables, config.column_renames, config.column_rule)
+    use_settings(conn, config)
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(RENAME_PLAN_QUERY.read_text()).fetchall()
     columns = [r for r in rows if r["kind"] == "column"]
     return Plan(config.migration, config.schema, config.lock_timeout, config.statement_timeout,
-                renames=[r for r in rows if r["target_name"] is not None
-                         and (r["kind"] != "column" or r["target_name"] != r["object_name"])],
+                renames=[r for r in rows if r["target_name"] not in (None, r["object_name"])],
                 left_alone=[r for r in rows if r["target_name"] is None],
                 additions=additions(config, columns))
 

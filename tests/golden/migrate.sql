@@ -1,5 +1,5 @@
--- pgrename script, sha256 cb42c3047214e6bd6ccdd6aa889b90051e660ac627f3027668b987a59e0d21f5 of every line after these two (tail -n +3 FILE | sha256sum)
-SELECT set_config('pgrename.script_sha256', 'cb42c3047214e6bd6ccdd6aa889b90051e660ac627f3027668b987a59e0d21f5', true);
+-- pgrename script, sha256 4a2df57da6e8cea69648558697bd482d00b02f8ad56e2103b15d1da1c4c0f562 of every line after these two (tail -n +3 FILE | sha256sum)
+SELECT set_config('pgrename.script_sha256', '4a2df57da6e8cea69648558697bd482d00b02f8ad56e2103b15d1da1c4c0f562', true);
 -- ==== sql/header.sql.j2
 -- pgrename migration 'assistant_snake_case': rename 6 table(s) in schema
 -- "public", the 21 object(s) named after them and 2 column(s);
@@ -479,7 +479,7 @@ ALTER INDEX "public"."AssistantFolder_userId_idx" RENAME TO "chat_folders_userId
 ALTER INDEX "public"."AssistantMessage_conversationId_idx" RENAME TO "chat_messages_temp_conversationId_idx";
 ALTER INDEX "public"."User_email_key" RENAME TO "users_email_key";
 ALTER INDEX "public"."User_username_key" RENAME TO "users_username_key";
--- left alone: index "idx_recent_sessions" on "AssistantChatSession": name does not start with "AssistantChatSession_"
+-- left alone: index "idx_recent_sessions" on "AssistantChatSession": name does not start with "AssistantChatSession_" (object_names: postgres_defaults would name it chat_sessions_userId_lastMessageAt_idx)
 
 -- ==== sql/040_rename_sequences.sql.j2
 -- Rename the sequences owned by the tables' serial and identity columns ("Foo_id_seq").
