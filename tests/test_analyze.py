@@ -44,15 +44,16 @@ def test_demo_report_sections_and_json_shape(demo_db):
 
 def test_function_whose_source_names_a_table_is_found_with_its_line(demo_db):
     demo_db.execute('CREATE FUNCTION folder_names() RETURNS SETOF text LANGUAGE sql'
-                    ' AS $$\nSELECT name\nFROM "AssistantFolder"\n$$;'
-                    " CREATE FUNCTION unrelated() RETURNS text LANGUAGE sql AS $$ SELECT 'the user' $$")
+                    ' AS $$\n-- names from "AssistantFolder"\n/* "AssistantFolder"\n "User" */ SELECT name -- "User"\nFROM "AssistantFolder"\n$$;'
+                    " CREATE FUNCTION unrelated() RETURNS text LANGUAGE sql AS $$ SELECT 'the user' $$;"
+                    ' CREATE FUNCTION commented() RETURNS int LANGUAGE sql AS $$ /* was: FROM "User" */ SELECT 1 $$')
     code, report = analyze_json(demo_db)
     broken = {(table, d["name"]): d["detail"] for table, deps in report["dependencies"].items()
               for d in deps if d["breaks_on_rename"]}
     assert broken == {
         ("User", "active_user_count()"): 'line 3: RETURN (SELECT count(*) FROM "User" WHERE "isActive");',
-        ("AssistantFolder", "folder_names()"): 'line 3: FROM "AssistantFolder"',
-    }
+        ("AssistantFolder", "folder_names()"): 'line 5: FROM "AssistantFolder"',
+    }  # not the comment lines before it; and commented() names "User" only in a comment
 
 
 def test_policies_publications_and_grants_are_listed(demo_db):

@@ -107,3 +107,21 @@ def test_pagila_partitions_are_listed_as_left_alone_with_their_parent(empty_db):
     partitions = [r for r in json.loads(result.out)["left_alone"] if r["kind"] == "partition"]
     assert {r["object_name"] for r in partitions} >= {"payment_p2022_01", "payment_p2022_07"}
     assert all(r["note"].startswith("a partition of the table") for r in partitions)
+
+
+def test_pagila_partitions_move_with_their_table_and_back(empty_db):
+    load(empty_db, CASES["pagila"][0])
+    dump = empty_db.schema_dump()
+    config = empty_db.write_config({"payment": "payments"}, partitions="rename", object_names="postgres_defaults")
+
+    migrated = empty_db.runner("migrate", config=config)
+
+    assert migrated.code == 0, migrated.text
+    assert {"payments_p2022_01", "payments_p2022_07"} <= empty_db.table_names()
+    assert not {name for name in empty_db.table_names() if name.startswith("payment_")}
+    assert empty_db.scalar("SELECT count(*) FROM pg_constraint WHERE conname = 'payments_p2022_01_customer_id_fkey'") == 1
+    assert empty_db.scalar("SELECT count(*) FROM payments") == empty_db.scalar("SELECT count(*) FROM payment")
+    assert empty_db.runner("verify", config=config).code == 0
+    rolled_back = empty_db.runner("rollback", config=config)
+    assert rolled_back.code == 0, rolled_back.text
+    assert empty_db.schema_dump() == dump

@@ -8,30 +8,42 @@
 -- breaks_on_rename: what refers to the table by OID follows a rename by itself (foreign keys,
 -- indexes, constraints, sequences, triggers, views, policies, publications, grants). What
 -- names it in source text does not: a SQL or PL/pgSQL function body is parsed again at run
--- time, by name, and fails once the name is gone. Those rows say where (line and text).
+-- time, by name, and fails once the name is gone. Those rows say where (line and text): the
+-- first line whose code names it (comments do not count; names in string literals do, as EXECUTE
+-- runs them).
 WITH mapped AS (
     SELECT m.key AS source_table, m.value AS target_table, c.oid AS table_oid
     FROM (SELECT coalesce(nullif(current_setting('pgrename.schema', true), ''), 'public') AS table_schema) AS s
     CROSS JOIN jsonb_each_text(coalesce(nullif(current_setting('pgrename.map', true), ''), '{}')::jsonb) AS m
     JOIN pg_class AS c ON c.oid = to_regclass(format('%I.%I', s.table_schema, m.key)) AND c.relkind IN ('r', 'p')
 ),
-function_line AS (
-    -- Each line of every user function written as source text (not extension members).
-    SELECT p.oid, l.line_number, l.line
+function_source AS (
+    -- Every user function written as source text (not extension members), with its code apart:
+    -- /* block comments */ blanked out, their line breaks kept so that line numbers stay true.
+    SELECT p.oid, p.prosrc,
+           (SELECT string_agg(CASE WHEN part.n % 2 = 0 THEN regexp_replace(part.text, '[^\n]', ' ', 'g')
+                                   ELSE part.text END, '  ' ORDER BY part.n)
+            FROM regexp_split_to_table(p.prosrc, '/\*|\*/') WITH ORDINALITY AS part (text, n)) AS code
     FROM pg_proc AS p
     JOIN pg_namespace AS n ON n.oid = p.pronamespace
     JOIN pg_language AS lang ON lang.oid = p.prolang AND lang.lanname IN ('sql', 'plpgsql')
-    CROSS JOIN LATERAL unnest(string_to_array(p.prosrc, E'\n')) WITH ORDINALITY AS l (line, line_number)
     WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgrename')
       AND NOT EXISTS (SELECT FROM pg_depend AS d
                       WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
 ),
+function_line AS (
+    -- Each line as written, and its code: without a -- comment at its end.
+    SELECT f.oid, l.line_number, l.line, regexp_replace(l.code_line, '--.*$', '') AS code
+    FROM function_source AS f
+    CROSS JOIN LATERAL unnest(string_to_array(f.prosrc, E'\n'), string_to_array(f.code, E'\n'))
+                       WITH ORDINALITY AS l (line, code_line, line_number)
+),
 function_word AS (
-    -- The identifiers on each line: "quoted" ones exactly, bare ones folded to lower case.
+    -- The identifiers in each line's code: "quoted" ones exactly, bare ones folded to lower case.
     SELECT f.oid, f.line_number, f.line,
            coalesce(replace(w[1], '""', '"'), lower(w[2])) AS word
     FROM function_line AS f
-    CROSS JOIN LATERAL regexp_matches(f.line, '"((?:[^"]|"")+)"|([[:alpha:]_][[:alnum:]_$]*)', 'g') AS w
+    CROSS JOIN LATERAL regexp_matches(f.code, '"((?:[^"]|"")+)"|([[:alpha:]_][[:alnum:]_$]*)', 'g') AS w
 ),
 dependency (source_table, kind, name, detail, breaks_on_rename) AS (
     SELECT m.source_table, 'foreign key out', con.conname::text, pg_get_constraintdef(con.oid), false
@@ -87,9 +99,13 @@ dependency (source_table, kind, name, detail, breaks_on_rename) AS (
     WHERE acl.grantee <> c.relowner
     GROUP BY m.source_table, acl.grantee
     UNION ALL
-    SELECT DISTINCT ON (m.source_table, fw.oid) m.source_table, 'function', fw.oid::regprocedure::text,
-           format('line %s: %s', fw.line_number, trim(fw.line)), true
-    FROM mapped AS m JOIN function_word AS fw ON fw.word = m.source_table
+    SELECT * FROM (
+        -- The first line that uses the name.
+        SELECT DISTINCT ON (m.source_table, fw.oid) m.source_table, 'function', fw.oid::regprocedure::text,
+               format('line %s: %s', fw.line_number, trim(fw.line)), true
+        FROM mapped AS m JOIN function_word AS fw ON fw.word = m.source_table
+        ORDER BY m.source_table, fw.oid, fw.line_number
+    ) AS first_use
 )
 SELECT source_table, kind, name, detail, breaks_on_rename
 FROM dependency
