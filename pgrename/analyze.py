@@ -1,13 +1,13 @@
 """The analyze report: each section is one query of sql/analysis/, run once for all tables."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import psycopg
 import yaml
 from psycopg.rows import dict_row
 
+from . import json_output
 from . import plan as plans
 from .config import Config
 from .execute import run
@@ -15,7 +15,6 @@ from .locations import SQL_ROOT
 from .render import render_text
 
 ANALYSIS = SQL_ROOT / "sql" / "analysis"
-FORMAT_VERSION = 1
 # A catalog-only rename, measured on the demo: well under a millisecond each; budgeted at one.
 MS_PER_RENAME = 1.0
 MS_FOR_CHECKS = 20.0
@@ -61,7 +60,6 @@ def collect(conn: psycopg.Connection, config: Config, exact_counts: bool) -> dic
     present = [t for t in discovery if t["status"] != "missing"]
     errors = [c for c in conflicts if c["severity"] == "error"]
     return {
-        "format_version": FORMAT_VERSION,
         "database": {"name": conn.info.dbname, "server_version": conn.info.parameter_status("server_version"),
                      "schema": config.schema},
         "summary": {
@@ -117,7 +115,7 @@ def risk(config: Config, renames: list[dict], blockers: list[dict], views: list[
 
 
 def as_json(report: dict) -> str:
-    return json.dumps(report, indent=2, default=str)
+    return json_output.document("analyze", report)
 
 
 def as_text(report: dict, markdown: bool = False) -> str:

@@ -16,6 +16,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from . import embedded
+from .json_output import iso_utc
 from .errors import Failure
 from .locations import WORK_DIR
 from .render import ident
@@ -146,11 +147,15 @@ def schema_script(conninfo: str, snapshot: str) -> str:
 
 
 def listing() -> list[dict]:
-    return [{"path": str(p), "bytes": sum(f.stat().st_size for f in p.iterdir()) if p.is_dir() else p.stat().st_size,
-             "taken": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(p.stat().st_mtime)),
+    """The pg_dump backups in backups/, by name (which starts with the time they were taken)."""
+    return [{"kind": "pg_dump", "path": str(p), "bytes": size_of(p), "taken": iso_utc(p.stat().st_mtime),
              "sha256": (p.with_name(p.name + ".sha256").read_text().split()[0]
                         if p.with_name(p.name + ".sha256").exists() else None)}
             for p in sorted(BACKUP_DIR.glob("*.dump"))]
+
+
+def size_of(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.is_dir() else path.stat().st_size
 
 
 def conninfo_for(conninfo: str, database: str) -> str:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import psycopg
 
-from . import VERSION, own_schema, run_lock
+from . import VERSION, json_output, own_schema, run_lock
 from .commands import analysis, data_backups, dumps, renaming
 from .commands import own_schema as own_schema_commands
 from .config import DEFAULT_LOCK_TIMEOUT, load_config
@@ -107,7 +107,8 @@ COMMANDS = (
             needs_config=False),
     Command("schema-upgrade", "install or upgrade pgrename's own schema (sql/install/) to this release's version",
             own_schema_commands.cmd_schema_upgrade, needs_config=False, writes=True),
-    Command("dumps", "list the pg_dump backups taken before migrations", dumps.cmd_dumps, (JSON,),
+    Command("dumps", "list the backups in backups/: pg_dump files and data backups, each marked", dumps.cmd_dumps,
+            (JSON,),
             needs_config=False, needs_database=False, old_names=("backups",)),
     Command("restore-dump", "restore a pg_dump backup into a new database (or over this one, with approval)",
             dumps.cmd_restore_dump, (
@@ -246,34 +247,40 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     command = BY_NAME[args.command]
     as_json = getattr(args, "as_json", False) or getattr(args, "output", None) == "json"
-    log_path = setup_logging(command.name, quiet=as_json)
+    # A machine's output, or a document (markdown), owns stdout; the log goes to stderr and the file.
+    log_path = setup_logging(command.name, quiet=as_json or getattr(args, "output", None) == "markdown")
     log = logging.getLogger("pgrename")
     if args.command != command.name:
         log.warning("note: `%s` is now `%s` (make %s); the old name goes in the next release",
                     args.command, command.name, command.name)
     conninfo = target_conninfo(args.database_url) if command.needs_database else ""
+    message = None
     try:
         code = run_command(command, args, conninfo, log)
     except Failure as failure:
-        log.error("error: %s%s", failure.label, scrub(str(failure), conninfo))
+        message = failure.label + scrub(str(failure), conninfo)
         code = failure.exit_code
     except psycopg.Error as error:
         # The connection broke or the server stopped mid-run: any open transaction rolled back.
-        log.error("error: the database connection failed: %s; an open transaction, if any, was rolled back",
-                  scrub(str(error).strip(), conninfo))
+        message = (f"the database connection failed: {scrub(str(error).strip(), conninfo)}; "
+                   "an open transaction, if any, was rolled back")
         code = EXIT_CONNECTION
     except BrokenPipeError:  # a report's reader went away: what it read was all it wanted
         log.debug("the terminal's reader closed the pipe")
         code = 0
     except KeyboardInterrupt:
-        log.error("interrupted: an open transaction, if any, was rolled back")
+        message = "interrupted: an open transaction, if any, was rolled back"
         code = EXIT_INTERRUPTED
     except Exception as error:  # a bug of pgrename's: one line here, the traceback in the log file only
         log.debug("unexpected error", exc_info=True)
-        log.error("error: internal error, %s: %s; an open transaction, if any, was rolled back. This is a bug "
-                  "in pgrename: the traceback is in %s", type(error).__name__,
-                  scrub(str(error).strip().splitlines()[0] if str(error).strip() else "", conninfo), log_path)
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        message = (f"internal error, {type(error).__name__}: {scrub(first_line, conninfo)}; an open transaction, "
+                   f"if any, was rolled back. This is a bug in pgrename: the traceback is in {log_path}")
         code = EXIT_STATEMENT_FAILED
+    if message is not None:
+        log.error("%s%s", "" if message.startswith("interrupted") else "error: ", message)
+        if as_json:
+            json_output.emit_error(command.name, code, message)
     log.info("log: %s", log_path)
     return code
 

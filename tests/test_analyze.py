@@ -159,8 +159,10 @@ def test_text_and_markdown_reports(demo_db):
     assert "BREAKS  function active_user_count()" in text.out
     markdown = demo_db.runner("analyze", "--format", "markdown", config=config)
     assert markdown.code == 0
-    assert "| kind | name | new name |" in markdown.out
-    assert "| constraint | `User_pkey` | `users_pkey` |" in markdown.out
+    assert markdown.out.startswith("## pgrename analyze:")  # the document alone: no log lines around it
+    assert not any(line.startswith(("log: ", "pgrename analyze: migration")) for line in markdown.out.splitlines())
+    assert "| kind | name | new name (object_names: table_prefix) | with object_names: postgres_defaults |" in markdown.out
+    assert "| constraint | `User_pkey` | `users_pkey` | same |" in markdown.out
 
 
 def test_written_config_round_trips_through_plan_and_migrate(demo_db):

@@ -227,7 +227,7 @@ def test_continue_on_error_sets_bad_rows_aside_with_their_reason(source, restore
     assert lenient.code == 3, lenient.text
     report = json.loads(lenient.out)
     script = report.pop("script")
-    assert report == {"path": str(tmp_path / "b"), "database": restore_target.name,
+    assert report == {"format_version": 1, "command": "restore", "path": str(tmp_path / "b"), "database": restore_target.name,
                       "mode": "append", "tables": 7, "rows": 12, "rejected": 3, "errors_file": str(errors)}
     assert "pg_temp.pgrename_row_by_row" in Path(script).read_text()
     rejected = [json.loads(line) for line in errors.read_text().splitlines()]
@@ -289,7 +289,7 @@ def test_an_archive_is_deterministic_verified_compared_and_restored(source, tmp_
     for name in ("one", "two"):
         taken = source.runner("backup", "--to", str(tmp_path / name), "--archive", "--json", config=config)
         assert taken.code == 0, taken.text
-        assert json.loads(taken.out) == {"path": str(tmp_path / f"{name}.tar"), "tables": 7, "tables_present": 8,
+        assert json.loads(taken.out) == {"format_version": 1, "command": "backup", "path": str(tmp_path / f"{name}.tar"), "tables": 7, "tables_present": 8,
                                          "rows": 15, "scope": None, "schema": True}
         assert not (tmp_path / name).exists()
     one, two = tmp_path / "one.tar", tmp_path / "two.tar"

@@ -253,7 +253,7 @@ def test_plan_as_json(demo_db):
     kinds = {(r["kind"], r["object_name"]): r["target_name"] for r in plan["renames"]}
     assert kinds[("sequence", "AssistantMessage_id_seq")] == "chat_messages_temp_id_seq"
     assert [r["object_name"] for r in plan["left_alone"]] == ["idx_recent_sessions"]
-    assert plan["migrate_sql"].endswith("build/migrate.sql")
+    assert plan["scripts"]["migrate"]["path"].endswith("build/migrate.sql")
 
 
 def test_rollback_header_counts_right_and_announces_every_destructive_step(demo_db):

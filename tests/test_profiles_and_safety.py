@@ -223,7 +223,7 @@ def test_restore_over_the_original_needs_approval_whatever_the_profile(demo_db, 
 def test_rehearse_after_a_migrate_and_its_rollback_and_not_while_applied(demo_db):
     assert demo_db.runner("migrate").code == 0
     applied = demo_db.runner("rehearse")
-    assert applied.code == 0 and "is already applied" in applied.out and "nothing to rehearse" in applied.out
+    assert applied.code == 0 and "is already applied" in applied.out and "nothing to do" in applied.out
     assert demo_db.runner("rollback").code == 0
     rehearsed = demo_db.runner("rehearse")
     assert rehearsed.code == 0, rehearsed.text

@@ -7,6 +7,7 @@ from pathlib import Path
 from .. import analyze
 from ..errors import EXIT_BLOCKERS, EXIT_CONFLICTS, EXIT_OK, UsageError
 from ..execute import Context
+from .renaming import said_already_applied
 
 log = logging.getLogger("pgrename")
 
@@ -14,11 +15,15 @@ log = logging.getLogger("pgrename")
 def cmd_analyze(ctx: Context, output: str = "text", exact: bool = False, write_config: Path | None = None) -> int:
     """The read-only report; exits 6 on conflicts (or anything plan's preflight would refuse), else 7 on
     blockers, so a pipeline can gate on it."""
+    if said_already_applied(ctx, "analyze", as_json=output == "json"):
+        return EXIT_OK
     report = analyze.collect(ctx.conn, ctx.config, exact)
     if output == "json":
         print(analyze.as_json(report))
+    elif output == "markdown":
+        print(analyze.as_text(report, markdown=True).rstrip())
     else:
-        log.info("%s", analyze.as_text(report, markdown=output == "markdown").rstrip())
+        log.info("%s", analyze.as_text(report).rstrip())
     if write_config:
         try:
             analyze.write_config(write_config, analyze.starter_config(report, ctx.config))

@@ -9,6 +9,7 @@ from pathlib import Path
 import psycopg
 
 from .. import backup as dumps
+from .. import json_output
 from ..approval import approve
 from ..data import archive, diff, restore, take
 from ..data.tables import tables_in_order
@@ -43,8 +44,8 @@ def cmd_backup(ctx: Context, directory: Path | None = None, scope: str | None = 
     log.info("backed up %d of %d tables, %d rows; manifest verified: %s", len(manifest["tables"]), present,
              rows, directory if archived else directory / archive.MANIFEST)
     if as_json:
-        print(json.dumps({"path": str(directory), "tables": len(manifest["tables"]), "tables_present": present,
-                          "rows": rows, "scope": manifest["scope"], "schema": manifest["schema"] is not None}))
+        json_output.emit("backup", {"path": directory, "tables": len(manifest["tables"]), "tables_present": present,
+                                    "rows": rows, "scope": manifest["scope"], "schema": manifest["schema"] is not None})
     return EXIT_OK
 
 
@@ -59,9 +60,10 @@ def cmd_backup_verify(ctx: Context, directory: Path, as_json: bool = False) -> i
     log.info("verified %s: %d tables, %d rows, every checksum and row count as the manifest says", directory,
              len(manifest["tables"]), rows)
     if as_json:
-        print(json.dumps({"path": str(directory), "verified": True, "tables": len(manifest["tables"]), "rows": rows,
-                          **{key: manifest.get(key) for key in ("format_version", "tool_version", "database",
-                                                                 "taken_at", "scope")}}))
+        json_output.emit("backup-verify", {
+            "path": directory, "verified": True, "tables": len(manifest["tables"]), "rows": rows,
+            "backup_format_version": manifest.get("format_version"),
+            **{key: manifest.get(key) for key in ("tool_version", "database", "taken_at", "scope")}})
     return EXIT_OK
 
 
@@ -75,7 +77,7 @@ def cmd_backup_diff(ctx: Context, a: Path, b: Path, as_json: bool = False, keys:
         raise CheckFailed(f"backup-diff: {error}") from None
     same = not (found["only_in_a"] or found["only_in_b"] or found["tables"] or found["schema_differs"])
     if as_json:
-        print(json.dumps({**found, "same": same}, indent=2))
+        json_output.emit("backup-diff", {**found, "same": same})
         return EXIT_OK if same else EXIT_CHECK_FAILED
     log.info("A: %s\nB: %s", a, b)
     for side, tables in (("A", found["only_in_a"]), ("B", found["only_in_b"])):
@@ -134,7 +136,7 @@ def cmd_restore(ctx: Context, directory: Path, mode: str = "clean", continue_on_
         log.warning("%d rows were rejected and the rest committed; each rejected row and its error: %s",
                     len(restored.rejected), errors)
     if as_json:
-        print(json.dumps({"path": str(directory), "database": ctx.conn.info.dbname, "mode": mode,
-                          "tables": len(tables), "rows": rows, "rejected": len(restored.rejected),
-                          "errors_file": str(errors) if restored.rejected else None, "script": str(script)}))
+        json_output.emit("restore", {"path": directory, "database": ctx.conn.info.dbname, "mode": mode,
+                                     "tables": len(tables), "rows": rows, "rejected": len(restored.rejected),
+                                     "errors_file": errors if restored.rejected else None, "script": script})
     return EXIT_CHECK_FAILED if restored.rejected else EXIT_OK

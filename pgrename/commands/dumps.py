@@ -1,12 +1,13 @@
-"""dumps and restore-dump: the pg_dump safety net a profile takes before a migration (pgrename/backup.py)."""
+"""dumps and restore-dump: the pg_dump safety net a profile takes before a migration (pgrename/backup.py);
+dumps lists the data backups beside them too."""
 from __future__ import annotations
 
-import json
 import logging
 import time
 from pathlib import Path
 
-from .. import backup
+from .. import backup, json_output
+from ..data import archive
 from ..approval import approve
 from ..errors import EXIT_OK, Failure
 from ..execute import Context
@@ -15,13 +16,16 @@ log = logging.getLogger("pgrename")
 
 
 def cmd_dumps(ctx: Context, as_json: bool = False) -> int:
-    found = backup.listing()
+    """The backups in backups/: pg_dump files (what restore-dump takes) and data backups (what
+    restore takes), each marked with its kind."""
+    found = sorted(backup.listing() + archive.listing(backup.BACKUP_DIR), key=lambda b: b["path"])
     if as_json:
-        print(json.dumps(found, indent=2))
+        json_output.emit("dumps", {"folder": backup.BACKUP_DIR, "backups": found})
         return EXIT_OK
-    log.info("pg_dump backups taken before migrations, in %s:", backup.BACKUP_DIR)
+    log.info("backups in %s (pg_dump: make restore-dump; data: make restore):", backup.BACKUP_DIR)
     for b in found:
-        log.info("  %s  %12s bytes  %s  sha256 %s", b["taken"], f"{b['bytes']:,}", b["path"], b["sha256"])
+        log.info("  %-7s %s  %14s bytes  %s%s", b["kind"], b["taken"], f"{b['bytes']:,}", b["path"],
+                 f"  sha256 {b['sha256']}" if b["sha256"] else "")
     if not found:
         log.info("  none")
     return EXIT_OK

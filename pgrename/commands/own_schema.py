@@ -6,7 +6,7 @@ import logging
 
 from psycopg.rows import dict_row
 
-from .. import own_schema
+from .. import json_output, own_schema
 from ..errors import EXIT_OK
 from ..execute import Context
 
@@ -33,8 +33,8 @@ def cmd_status(ctx: Context, as_json: bool = False, events: int = 20) -> int:
                                 " logged_at, sql_checksum, details FROM pgrename.audit ORDER BY id DESC LIMIT %s)"
                                 " AS recent ORDER BY id", (events,)).fetchall()
     if as_json:
-        print(json.dumps({"schema_version": version, "schema_version_required": own_schema.REQUIRED_VERSION,
-                          "history": history, "audit": audit}, indent=2, default=str))
+        json_output.emit("status", {"schema_version": version, "schema_version_required": own_schema.REQUIRED_VERSION,
+                                    "history": history, "audit": audit})
         return EXIT_OK
     if not installed:
         log.info("pgrename has never run on %s", ctx.target)

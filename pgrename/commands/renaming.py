@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 from psycopg.rows import dict_row
 
-from .. import backup, hooks, own_schema, prisma
+from .. import backup, hooks, json_output, own_schema, prisma
 from .. import plan as plans
 from ..approval import approve
 from ..config import Profile
@@ -39,14 +39,11 @@ def write(name: str, script: Script) -> Path:
     return path
 
 
-def write_build(plan: plans.Plan, migrate: Script) -> None:
+def write_build(plan: plans.Plan, migrate: Script) -> dict[str, tuple[Path, str]]:
     """build/migrate.sql, build/rollback.sql and, when foreign keys are added, build/validate.sql
-    (to run after migrate.sql commits)."""
-    write("migrate.sql", migrate)
-    write("rollback.sql", plans.rollback_script(plan))
-    validate = plans.validate_script(plan)
-    if validate:
-        write("validate.sql", validate)
+    (to run after migrate.sql commits): each one's path and SHA-256, by name."""
+    scripts = {"migrate": migrate, "rollback": plans.rollback_script(plan), "validate": plans.validate_script(plan)}
+    return {name: (write(f"{name}.sql", script), script.sha256) for name, script in scripts.items() if script}
 
 
 def describe_plan(plan: plans.Plan) -> None:
@@ -70,14 +67,22 @@ def describe_plan(plan: plans.Plan) -> None:
             log.info("  %s %s on %s: %s", r["kind"], r["object_name"], r["source_table"], r["note"])
 
 
-def said_already_applied(ctx: Context, nothing_to: str) -> bool:
-    """True, having said so, when the migration is applied already."""
+def said_already_applied(ctx: Context, command: str, as_json: bool = False) -> bool:
+    """True, having said so, when the migration is applied already: every command that would plan
+    it gives this one answer, and exits 0."""
     status = plans.recorded_status(ctx.conn, ctx.config.migration)
-    if status and status["status"] == "applied":
-        log.info("migration %s is already applied (at %s by %s); nothing to %s",
-                 ctx.config.migration, status["applied_at"], status["applied_by"], nothing_to)
-        return True
-    return False
+    if not status or status["status"] != "applied":
+        return False
+    applied = {"migration": ctx.config.migration, "applied_at": status["applied_at"],
+               "applied_by": status["applied_by"], "contracted_at": status["contracted_at"],
+               "sql_checksum": status["sql_checksum"]}
+    if as_json:
+        json_output.emit(command, {"already_applied": applied})
+    contracted = f", contracted at {json_output.iso_utc(applied['contracted_at'])}" if applied["contracted_at"] else ""
+    log.info("migration %s is already applied (at %s by %s%s); nothing to do. `make verify` checks it, "
+             "`make status` shows its events, `make rollback` undoes it.", ctx.config.migration,
+             json_output.iso_utc(applied["applied_at"]), applied["applied_by"], contracted)
+    return True
 
 
 def catalog_plan(ctx: Context) -> plans.Plan:
@@ -87,6 +92,8 @@ def catalog_plan(ctx: Context) -> plans.Plan:
 
 
 def cmd_plan(ctx: Context, as_json: bool = False) -> int:
+    if said_already_applied(ctx, "plan", as_json):
+        return EXIT_OK
     plan = catalog_plan(ctx)
     migrate = plans.migrate_script(plan)
     describe_plan(plan)
@@ -98,12 +105,12 @@ def cmd_plan(ctx: Context, as_json: bool = False) -> int:
             run(ctx.conn, preflight)
     except StepFailed as failed:
         raise Failure(failed.report(), failed.exit_code()) from None
-    write_build(plan, migrate)
+    written = write_build(plan, migrate)
     if as_json:
-        print(json.dumps({"migration": plan.migration, "schema": plan.schema, "renames": plan.renames,
-                          "left_alone": plan.left_alone, "migrate_sql": str(BUILD_DIR / "migrate.sql"),
-                          "migrate_sha256": migrate.sha256, "rollback_sql": str(BUILD_DIR / "rollback.sql")},
-                         indent=2))
+        json_output.emit("plan", {"migration": plan.migration, "schema": plan.schema, "renames": plan.renames,
+                                  "left_alone": plan.left_alone, "additions": plan.additions,
+                                  "scripts": {name: {"path": path, "sha256": sha256}
+                                              for name, (path, sha256) in written.items()}})
     return EXIT_OK
 
 
@@ -167,7 +174,7 @@ def validate_foreign_keys(ctx: Context, plan: plans.Plan) -> None:
 
 
 def cmd_migrate(ctx: Context, apply_now: bool = False, approved: str | None = None) -> int:
-    if said_already_applied(ctx, "do"):
+    if said_already_applied(ctx, "migrate"):
         return EXIT_OK
     if ctx.config.profile.dry_run_default and not apply_now:
         log.info("profile %s dry-runs by default: this is a dry run. To apply: make migrate APPLY=1 "

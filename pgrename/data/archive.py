@@ -12,7 +12,8 @@ from pathlib import Path
 
 import zstandard
 
-from ..backup import sha256_of
+from ..backup import size_of, sha256_of
+from ..json_output import iso_utc
 from ..errors import Failure
 
 FORMAT_VERSION = 1
@@ -23,6 +24,14 @@ CHOSEN_ROWS_FILE = "choose_rows.sql"
 
 class DataBackupError(Failure):
     """The backup cannot be written, read or trusted; the message names the file at fault."""
+
+
+def listing(folder: Path) -> list[dict]:
+    """The data backups in a folder: directories with a manifest, and tar archives of them."""
+    found = [p for p in sorted(folder.glob("*")) if (p.is_dir() and (p / MANIFEST).exists())
+             or (p.is_file() and p.suffix == ".tar")]
+    return [{"kind": "data", "path": str(p), "bytes": size_of(p), "taken": iso_utc(p.stat().st_mtime), "sha256": None}
+            for p in found]
 
 
 def pack(directory: Path) -> Path:

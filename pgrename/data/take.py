@@ -8,7 +8,6 @@ import json
 import logging
 import re
 import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from tqdm import tqdm
 from .. import VERSION
 from ..backup import BackupFailed, schema_script, sha256_of
 from ..config import BackupLimit
+from ..json_output import iso_utc
 from ..render import render, statements
 from .archive import (
     CHOSEN_ROWS_FILE,
@@ -131,7 +131,7 @@ def backup(conn: psycopg.Connection, directory: Path, schemas: list[str], exclud
         raise
     manifest = {"format_version": FORMAT_VERSION, "tool": "pgrename", "tool_version": VERSION,
                 "server_version": conn.info.parameter_status("server_version"), "database": conn.info.dbname,
-                "schemas": schemas, "exclude": exclude, "taken_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "schemas": schemas, "exclude": exclude, "taken_at": iso_utc(),
                 "scope": scope.condition if scope else None,
                 "limits": {limit.table: {"newest": limit.newest, "by": limit.by} for limit in limits},
                 "schema": schema, "tables": entries}
