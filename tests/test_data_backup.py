@@ -227,8 +227,9 @@ def test_continue_on_error_sets_bad_rows_aside_with_their_reason(source, restore
     assert lenient.code == 3, lenient.text
     report = json.loads(lenient.out)
     script = report.pop("script")
-    assert report == {"format_version": 1, "command": "restore", "path": str(tmp_path / "b"), "database": restore_target.name,
-                      "mode": "append", "tables": 7, "rows": 12, "rejected": 3, "errors_file": str(errors)}
+    assert report == {"format_version": 1, "command": "restore", "path": str(tmp_path / "b"),
+                      "database": restore_target.name, "mode": "append", "tables": 7, "rows": 12, "inserted": 12,
+                      "updated": 0, "unchanged": 0, "rejected": 3, "errors_file": str(errors)}
     assert "pg_temp.pgrename_row_by_row" in Path(script).read_text()
     rejected = [json.loads(line) for line in errors.read_text().splitlines()]
     reasons = {(r["table_name"], r["sqlstate"]) for r in rejected}
@@ -274,11 +275,13 @@ def test_identity_columns_restore_in_every_mode_and_continue_past_the_restored_v
     config = backup(empty_db, tmp_path / "b")
     empty_db.execute('''DELETE FROM "Event" WHERE id = 2; UPDATE "Event" SET what = 'changed' WHERE id = 3;
                         ALTER TABLE "Event" ALTER id RESTART WITH 1''')
-    for mode, expected in (("append", [(1, "a"), (2, "b"), (3, "changed")]),
-                           ("upsert", [(1, "a"), (2, "b"), (3, "c")]),
-                           ("clean", [(1, "a"), (2, "b"), (3, "c")])):
+    for mode, expected, said in (
+            ("append", [(1, "a"), (2, "b"), (3, "changed")], "3 rows: 1 inserted, 2 already there"),
+            ("upsert", [(1, "a"), (2, "b"), (3, "c")], "3 rows: 0 inserted, 1 updated, 2 already there as they are"),
+            ("clean", [(1, "a"), (2, "b"), (3, "c")], "3 rows: 3 inserted")):
         restored = empty_db.runner("restore", str(tmp_path / "b"), "--mode", mode, config=config)
         assert restored.code == 0, restored.text
+        assert f"restored 1 tables, {said}; sequences moved" in restored.out
         assert empty_db.query('SELECT id, what FROM "Event" ORDER BY id') == expected
         assert empty_db.scalar('INSERT INTO "Event" (what) VALUES (\'next\') RETURNING id') == 4
         empty_db.execute('DELETE FROM "Event" WHERE id = 4; UPDATE "Event" SET what = \'changed\' WHERE id = 3')

@@ -127,7 +127,8 @@ def cmd_restore(ctx: Context, directory: Path, mode: str = "clean", continue_on_
     script = keep_script(restored.script, started)
     tables = restored.manifest["tables"]
     rows = sum(t["rows"] for t in tables) - len(restored.rejected)
-    log.info("restored %d tables, %d rows; sequences moved past the restored values", len(tables), rows)
+    log.info("restored %d tables, %d rows: %s; sequences moved past the restored values", len(tables), rows,
+             restore.describe_written(restored.written))
     if restored.rejected:
         errors = errors or LOG_DIR / f"restore-errors-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
         errors.parent.mkdir(parents=True, exist_ok=True)
@@ -137,6 +138,7 @@ def cmd_restore(ctx: Context, directory: Path, mode: str = "clean", continue_on_
                     len(restored.rejected), errors)
     if as_json:
         json_output.emit("restore", {"path": directory, "database": ctx.conn.info.dbname, "mode": mode,
-                                     "tables": len(tables), "rows": rows, "rejected": len(restored.rejected),
+                                     "tables": len(tables), "rows": rows, **restored.written,
+                                     "rejected": len(restored.rejected),
                                      "errors_file": errors if restored.rejected else None, "script": script})
     return EXIT_CHECK_FAILED if restored.rejected else EXIT_OK

@@ -46,6 +46,7 @@ class Restored:
     manifest: dict
     rejected: list[dict]          # rows left out by --continue-on-error, each with its table and error
     script: str                   # every statement of the run, as psql runs it
+    written: dict[str, int]       # rows inserted, updated, and already there unchanged, in all tables
 
 
 class Restore:
@@ -123,7 +124,8 @@ def restore(conn: psycopg.Connection, directory: Path, mode: str, continue_on_er
             rejected = _load(restoring, mode, continue_on_error, with_schema)
     except (psycopg.Error, StepFailed, DataBackupError) as error:
         raise RestoreFailed(error, restoring.script()) from None
-    return Restored(manifest, rejected, restoring.script())
+    written = {what: sum(t[what] for t in restoring.context["tables"]) for what in ("inserted", "updated", "unchanged")}
+    return Restored(manifest, rejected, restoring.script(), written)
 
 
 class RestoreFailed(Exception):
@@ -152,6 +154,7 @@ def _load(restoring: Restore, mode: str, continue_on_error: bool, with_schema: b
     for table, entry in zip(tables, restoring.manifest["tables"]):
         if mode == "clean" and not table["late"] and not continue_on_error:
             restoring.copy(entry, table["name"])
+            table["inserted"], table["updated"] = table["rows"], 0
         else:
             table["why_staged"] = ("some of its foreign keys are set after every table is loaded" if table["late"]
                                    else "rows that fail are set aside" if continue_on_error
@@ -159,10 +162,12 @@ def _load(restoring: Restore, mode: str, continue_on_error: bool, with_schema: b
             restoring.step("sql/restore/stage_table.sql.j2", table=table)
             restoring.copy(entry, table["staging"])
             restoring.step("sql/restore/insert_staged.sql.j2", table=table)
+            table["inserted"], table["updated"] = _written(restoring, table)
         set_aside = _set_aside(restoring, table) if continue_on_error else 0
-        log.info("  %-48s %10d rows %s%s%s", table["label"], table["rows"] - set_aside,
-                 "loaded" if mode == "clean" else mode + "ed", f", {set_aside} set aside" if set_aside else "",
-                 f", {', '.join(table['late'])} set after the other tables" if table["late"] else "")
+        table["unchanged"] = table["rows"] - set_aside - table["inserted"] - table["updated"]
+        log.info("  %-48s %10d rows: %s%s%s", table["label"], table["rows"], describe_written(table),
+                 f", {set_aside} set aside" if set_aside else "",
+                 f"; {', '.join(table['late'])} set after the other tables" if table["late"] else "")
     for table in tables:
         if table["late"]:
             restoring.step("sql/restore/bind_late.sql.j2", table=table)
@@ -171,6 +176,21 @@ def _load(restoring: Restore, mode: str, continue_on_error: bool, with_schema: b
         return []
     with restoring.conn.cursor(row_factory=dict_row) as cur:
         return cur.execute("SELECT * FROM pgrename_restore_error").fetchall()
+
+
+def describe_written(counts: dict) -> str:
+    """What a load did to the rows it was given, in words: 5000 inserted, 0 already there."""
+    said = [f"{counts['inserted']} inserted"]
+    if counts["updated"]:
+        said.append(f"{counts['updated']} updated")
+    if counts["unchanged"]:
+        said.append(f"{counts['unchanged']} already there" + (" as they are" if counts["updated"] else ""))
+    return ", ".join(said)
+
+
+def _written(restoring: Restore, table: dict) -> tuple[int, int]:
+    return restoring.conn.execute("SELECT coalesce(sum(inserted), 0)::bigint, coalesce(sum(updated), 0)::bigint"
+                                  " FROM pgrename_restore_count WHERE table_name = %s", (table["label"],)).fetchone()
 
 
 def _set_aside(restoring: Restore, table: dict) -> int:
