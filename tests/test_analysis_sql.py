@@ -98,3 +98,14 @@ def test_restore_queries_run_as_is_in_psql(empty_db):
                 "-c", "SELECT table_name, row_data, sqlstate FROM pgrename_restore_error")
     assert done.stdout.split("\n")[:2] == ["1", 'public."Team"\t{"id": 2, "captain": 99}\t23503']
     assert empty_db.query('SELECT id FROM "Team"') == [(1,)]
+
+
+def test_restore_order_estimates_rows_for_the_progress_bar(empty_db):
+    empty_db.execute("CREATE TABLE log (at date NOT NULL) PARTITION BY RANGE (at);"
+                     " CREATE TABLE log_2025 PARTITION OF log FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');"
+                     " CREATE TABLE log_2026 PARTITION OF log FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');"
+                     " CREATE TABLE never_analyzed (id int);"
+                     " INSERT INTO log SELECT date '2025-06-01' + i % 300 FROM generate_series(1, 1000) AS i;"
+                     " ANALYZE log")
+    found = {r[1]: r[-1] for r in rows(empty_db, "restore_order.sql")}
+    assert found == {"log": "1000", "never_analyzed": ""}   # partitions counted with their table

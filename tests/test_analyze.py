@@ -81,6 +81,8 @@ def test_policies_publications_and_grants_are_listed(demo_db):
     ({"User": "AuditLog", "AuditLog": "User"}, "", "swap", "no order works"),
     ({"AuditLog": "User", "User": "users"}, "", "chain", '"User" is itself renamed (to users) first'),
     ({"User": "select"}, "", "reserved_word", '"select" is a reserved word'),
+    ({"User": "ilike"}, "", "reserved_word", '"ilike" is a reserved word'),
+    ({"User": "verbose"}, "", "reserved_word", '"verbose" is a reserved word'),
 ])
 def test_each_kind_of_conflict(demo_db, tables, setup, kind, detail):
     if setup:

@@ -1,4 +1,4 @@
-"""The demo's rendered migrate and rollback SQL pass squawk, the PostgreSQL migration linter.
+"""Every script the demo renders passes squawk, the PostgreSQL migration linter.
 
 Excluded, everywhere: renaming-table, renaming-column, renaming-object. Renaming is the job,
 and the compatibility views answer what those rules guard against (old clients breaking).
@@ -16,18 +16,26 @@ SQUAWK = shutil.which("squawk") or str(Path(sys.executable).parent / "squawk")
 EXCLUDED = "renaming-table,renaming-column,renaming-object"
 
 
-@pytest.mark.parametrize("script", ["migrate.sql", "rollback.sql"])
-def test_rendered_demo_sql_passes_squawk(demo_db, script):
-    assert demo_db.runner("plan").code == 0
-    lint = subprocess.run([SQUAWK, "--reporter", "gcc", "--assume-in-transaction", "--exclude", EXCLUDED,
-                           str(demo_db.workdir / "build" / script)], capture_output=True, text=True)
-    assert lint.returncode == 0, lint.stdout + lint.stderr
+def lint(path: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([SQUAWK, "--reporter", "gcc", "--assume-in-transaction", "--exclude", EXCLUDED, str(path)],
+                          capture_output=True, text=True)
+
+
+def test_every_script_the_demo_renders_passes_squawk(demo_db):
+    """What plan, migrate, contract, contract --undo and rollback write to build/, each linted."""
+    for command in (("migrate",), ("contract",), ("contract", "--undo"), ("rollback",)):
+        assert demo_db.runner(*command).code == 0, command
+    build = demo_db.workdir / "build"
+    written = sorted(path.name for path in build.glob("*.sql"))
+    assert written == ["contract.sql", "migrate.sql", "rollback.sql", "uncontract.sql", "validate.sql"]
+    for name in written:
+        linted = lint(build / name)
+        assert linted.returncode == 0, f"{name}: {linted.stdout}{linted.stderr}"
 
 
 def test_squawk_would_catch_a_missing_lock_timeout(tmp_path):
     """The lint is real: the same call fails on a script without the header's timeouts."""
     bad = tmp_path / "bad.sql"
     bad.write_text('ALTER TABLE "User" ADD COLUMN x int;\n')
-    lint = subprocess.run([SQUAWK, "--reporter", "gcc", "--assume-in-transaction", "--exclude", EXCLUDED, str(bad)],
-                          capture_output=True, text=True)
-    assert lint.returncode != 0 and "require-lock-timeout" in lint.stdout
+    linted = lint(bad)
+    assert linted.returncode != 0 and "require-lock-timeout" in linted.stdout

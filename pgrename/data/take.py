@@ -152,15 +152,18 @@ def _write(conn: psycopg.Connection, table: dict, chosen: bool, path: Path) -> t
     with path.open("wb") as handle, \
             zstandard.ZstdCompressor(level=COMPRESSION_LEVEL).stream_writer(handle, closefd=False) as out, \
             conn.cursor().copy(query) as copy, \
-            tqdm(desc=f"{table['table_schema']}.{table['table_name']}", unit="B", unit_scale=True,
-                 leave=False, disable=None) as progress:
+            tqdm(desc=f"{table['table_schema']}.{table['table_name']}", total=table["estimated_rows"],
+                 unit=" rows", unit_scale=True, leave=False, disable=None) as progress:
         for block in itertools.chain(copy, [b""]):  # the empty block at the end flushes the rest
             pending += block
             if len(pending) >= 1 << 20 or not block:
                 out.write(pending)
-                rows += pending.count(b"\n")  # COPY text: one line a row, newlines in values escaped
+                written = pending.count(b"\n")  # COPY text: one line a row, newlines in values escaped
+                rows += written
                 raw_bytes += len(pending)
-                progress.set_postfix(rows=rows, refresh=False)
-                progress.update(len(pending))
+                if progress.total is not None and rows > progress.total:
+                    progress.total = rows  # the estimate was low: the bar ends at what is known
+                progress.set_postfix_str(f"{raw_bytes / 1e6:.1f} MB", refresh=False)
+                progress.update(written)
                 pending.clear()
     return rows, raw_bytes

@@ -90,9 +90,11 @@ conflict (severity, kind, source_table, target_table, detail) AS (
     FROM mapped AS m JOIN mapped AS o ON o.source_table = m.target_table
     WHERE NOT EXISTS (SELECT FROM walk AS w WHERE w.start_table = m.source_table AND w.current_target = w.start_table)
     UNION ALL
+    -- Reserved words (R), and those reserved but for function and type names (T: like, join, left,
+    -- verbose...): neither can be a bare table name.
     SELECT 'warning', 'reserved_word', m.source_table, m.target_table,
            format('%I is a reserved word: every client must write it in double quotes', m.target_table)
-    FROM mapped AS m JOIN pg_get_keywords() AS k ON k.word = m.target_table AND k.catcode = 'R'
+    FROM mapped AS m JOIN pg_get_keywords() AS k ON k.word = m.target_table AND k.catcode IN ('R', 'T')
 )
 SELECT severity, kind, source_table, target_table, detail
 FROM conflict

@@ -12,7 +12,8 @@
 -- such rows load in one transaction with deferrable constraints deferred.
 -- order_by: the primary key's columns, or every column where there is none: rows come out of a
 -- backup in that order, so the same data always gives the same files. columns: those a COPY
--- writes (generated columns are computed again on restore).
+-- writes (generated columns are computed again on restore). estimated_rows: the planner's
+-- estimate, partitions included (NULL before the first ANALYZE): a progress bar's total.
 WITH RECURSIVE
 settings AS (
     SELECT string_to_array(coalesce(nullif(current_setting('pgrename.schemas', true), ''), 'public'), ',') AS schemas
@@ -66,7 +67,9 @@ SELECT i.table_schema, i.table_name,
        EXISTS (SELECT FROM pg_index AS x WHERE x.indrelid = i.oid AND x.indisprimary) AS has_primary_key,
        (SELECT array_agg(a.attname::text ORDER BY a.attnum)
         FROM pg_attribute AS a
-        WHERE a.attrelid = i.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '') AS columns
+        WHERE a.attrelid = i.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '') AS columns,
+       (SELECT nullif(sum(greatest(c.reltuples, 0)), 0)::bigint
+        FROM pg_partition_tree(i.oid) AS p JOIN pg_class AS c ON c.oid = p.relid WHERE p.isleaf) AS estimated_rows
 FROM included AS i
 JOIN walk AS w ON w.start = i.oid
 GROUP BY i.oid, i.table_schema, i.table_name
