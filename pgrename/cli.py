@@ -27,7 +27,7 @@ from . import VERSION, json_output, own_schema, run_lock
 from .commands import analysis, data_backups, dumps, renaming
 from .commands import own_schema as own_schema_commands
 from .config import DEFAULT_LOCK_TIMEOUT, load_config
-from .connection import connect, describe, scrub, target_conninfo
+from .connection import connect, reached, scrub, target_conninfo
 from .data import restore
 from .errors import EXIT_CONNECTION, EXIT_INTERRUPTED, EXIT_STATEMENT_FAILED, Failure
 from .execute import LOG_DIR, Context
@@ -221,14 +221,14 @@ def run_command(command: Command, args: argparse.Namespace, conninfo: str, log: 
         # The whole configuration goes to the log file only (it holds no password: those stay in
         # DATABASE_URL or the environment, which are shown without it).
         log.debug("configuration: %s", json.dumps(dataclasses.asdict(config), default=str))
-    target = describe(conninfo)
-    log.info("pgrename %s:%s database %s", command.name,
-             f" migration {config.migration}, config {config.path}, profile {config.profile.name}," if config else "",
-             target if command.needs_database else "(none needed)")
+    about = f" migration {config.migration}, config {config.path}, profile {config.profile.name}," if config else ""
     options = {declared.dest: getattr(args, declared.dest) for declared in command.options}
     if not command.needs_database:
-        return command.handler(Context(config, None, target, conninfo), **options)
+        log.info("pgrename %s:%s database (none needed)", command.name, about)
+        return command.handler(Context(config, None, "", conninfo), **options)
     with connect(conninfo) as conn:
+        target = reached(conn)  # the database itself, however it was named (URL, PG* variables, service)
+        log.info("pgrename %s:%s database %s", command.name, about, target)
         if command.writes:
             run_lock.take(conn, config.lock_timeout if config else DEFAULT_LOCK_TIMEOUT, command.name)
         if command.own_schema:

@@ -50,13 +50,20 @@ def describe(conninfo: str) -> str:
     return make_conninfo(**params)
 
 
+def reached(conn: psycopg.Connection) -> str:
+    """The database a connection reached, for people to read: user, database, host and port."""
+    info = conn.info
+    return make_conninfo(user=info.user, dbname=info.dbname, host=info.host, port=str(info.port))
+
+
 def connect(conninfo: str) -> psycopg.Connection:
     try:
         params = conninfo_to_dict(conninfo) if conninfo else {}
     except psycopg.ProgrammingError as error:
         raise ConnectionFailed(f"invalid connection string: {scrub(str(error), conninfo)}") from None
     try:
-        return psycopg.connect(conninfo, autocommit=True, application_name=params.get("application_name", "pgrename"),
+        # fallback_application_name: "pgrename" unless the URL or PGAPPNAME names the application.
+        return psycopg.connect(conninfo, autocommit=True, fallback_application_name="pgrename",
                                connect_timeout=int(params.get("connect_timeout", 10)))
     except psycopg.OperationalError as error:
         raise ConnectionFailed(f"cannot connect to {describe(conninfo)}: "

@@ -292,16 +292,19 @@ def test_an_archive_is_deterministic_verified_compared_and_restored(source, tmp_
     for name in ("one", "two"):
         taken = source.runner("backup", "--to", str(tmp_path / name), "--archive", "--json", config=config)
         assert taken.code == 0, taken.text
-        assert json.loads(taken.out) == {"format_version": 1, "command": "backup", "path": str(tmp_path / f"{name}.tar"), "tables": 7, "tables_present": 8,
-                                         "rows": 15, "scope": None, "schema": True}
+        assert json.loads(taken.out) == {"format_version": 1, "command": "backup", "path": str(tmp_path / f"{name}.tar"),
+                                         "tables": 7, "tables_present": 8, "rows": 15, "scope": None, "schema": True}
         assert not (tmp_path / name).exists()
     one, two = tmp_path / "one.tar", tmp_path / "two.tar"
-    # Member for member the same bytes, but for the manifest's taken_at (the second may tick over).
+    # Member for member the same bytes, but for the manifest's taken_at (the second may tick over),
+    # each in its backup's folder, so that `tar xf` gives the directory back.
     import tarfile
     members = []
     for archive in (one, two):
         with tarfile.open(archive) as tar:
-            found = {m.name: (m.mode, m.mtime, m.uid, tar.extractfile(m).read()) for m in tar.getmembers()}
+            assert {m.name.split("/")[0] for m in tar.getmembers()} == {archive.stem}
+            found = {m.name.split("/", 1)[1]: (m.mode, m.mtime, m.uid, tar.extractfile(m).read())
+                     for m in tar.getmembers()}
         manifest = json.loads(found.pop("manifest.json")[3])
         members.append((found, {k: v for k, v in manifest.items() if k != "taken_at"}))
     assert members[0] == members[1] and "schema.sql" in members[0][0]
@@ -313,7 +316,7 @@ def test_an_archive_is_deterministic_verified_compared_and_restored(source, tmp_
 
     # A byte of a table's file inside the archive (the padding between members carries no data).
     with tarfile.open(one) as tar:
-        member = tar.getmember("0001.copy.zst")
+        member = tar.getmember("one/0001.copy.zst")
     damaged = bytearray(one.read_bytes())
     damaged[member.offset_data + member.size // 2] ^= 0x01
     one.write_bytes(bytes(damaged))

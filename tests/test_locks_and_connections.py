@@ -105,3 +105,15 @@ def test_connection_lost_mid_run_is_reported_and_changes_nothing(demo_db):
     assert result.code == 5, result.text
     assert "the database connection failed" in result.text and "Traceback" not in result.text
     assert demo_db.schema_dump() == dump
+
+
+def test_a_service_name_shows_the_database_it_reaches_and_pgappname_is_kept(demo_db, tmp_path):
+    services = tmp_path / "pg_service.conf"
+    services.write_text(f"[legacy]\nhost={demo_db.cluster.socketdir}\nport={demo_db.cluster.port}\n"
+                        f"dbname={demo_db.name}\nuser=postgres\n")
+    env = {"PGSERVICEFILE": str(services), "PGAPPNAME": "nightly_rename"}
+    result = demo_db.runner("migrate", config=demo_db.write_config(DEMO), url="service=legacy", env=env)
+    assert result.code == 0, result.text
+    assert result.out.splitlines()[0].endswith(f"database user=postgres dbname={demo_db.name} "
+                                               f"host={demo_db.cluster.socketdir} port={demo_db.cluster.port}")
+    assert {row[0] for row in demo_db.query("SELECT application FROM pgrename.audit")} == {"nightly_rename"}

@@ -35,14 +35,15 @@ def listing(folder: Path) -> list[dict]:
 
 
 def pack(directory: Path) -> Path:
-    """The backup as one tar file beside its directory, which goes. Every member has the same
-    owner, mode and time, in name order, so the same backup always packs to the same bytes."""
+    """The backup as one tar file beside its directory, which goes; `tar xf` gives the directory
+    back. Every member has the same owner, mode and time, in name order, so the same backup always
+    packs to the same bytes."""
     archive = directory.with_name(directory.name + ".tar")
     if archive.exists():
         raise DataBackupError(f"{archive} exists already; a backup never overwrites")
     with tarfile.open(archive, "w", format=tarfile.PAX_FORMAT) as tar:
         for path in sorted(directory.iterdir()):
-            member = tar.gettarinfo(str(path), arcname=path.name)
+            member = tar.gettarinfo(str(path), arcname=f"{directory.name}/{path.name}")
             member.mtime, member.mode, member.uid, member.gid, member.uname, member.gname = 0, 0o644, 0, 0, "", ""
             with path.open("rb") as handle:
                 tar.addfile(member, handle)
@@ -63,10 +64,13 @@ def opened(path: Path) -> Iterator[Path]:
                 tar.extractall(scratch, filter="data")  # no absolute paths, links out or devices
         except (tarfile.TarError, EOFError, OSError) as error:
             raise DataBackupError(f"{path}: not a readable backup archive ({error})") from None
+        # The backup's own directory inside (archives before 0.6 held its files at the top).
+        inside = [entry for entry in Path(scratch).iterdir()]
+        unpacked = inside[0] if len(inside) == 1 and inside[0].is_dir() else Path(scratch)
         try:
-            yield Path(scratch)
+            yield unpacked
         except DataBackupError as error:
-            raise DataBackupError(str(error).replace(scratch, str(path))) from None
+            raise DataBackupError(str(error).replace(str(unpacked), str(path))) from None
 
 
 def verify(directory: Path) -> dict:
