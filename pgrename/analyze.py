@@ -18,6 +18,8 @@ ANALYSIS = SQL_ROOT / "sql" / "analysis"
 # A catalog-only rename, measured on the demo: well under a millisecond each; budgeted at one.
 MS_PER_RENAME = 1.0
 MS_FOR_CHECKS = 20.0
+# A merged row, measured on the demo (15,000 legacy rows in 295-509 ms): budgeted at 40 us.
+MS_PER_MERGED_ROW = 0.04
 
 
 def _rows(conn: psycopg.Connection, query: str) -> list[dict]:
@@ -50,12 +52,19 @@ def collect(conn: psycopg.Connection, config: Config, exact_counts: bool) -> dic
     discovery = _rows(conn, "discovery.sql")
     conflicts = _rows(conn, "conflicts.sql")
     planned_names = {(r["source_table"], r["object_name"]): r["target_name"] for r in plan.renames}
+    viewed = {a["object_name"] for a in plan.additions if a["kind"] == "view"}  # old names a view answers to
     dependencies: dict[str, list[dict]] = {}
     for row in _rows(conn, "dependencies.sql"):
         row["planned_name"] = planned_names.get((row["source_table"], row["name"]))
+        # A function body resolves the old name at run time: a compatibility view of that name
+        # answers it (old column names too) until contract drops the view.
+        row["breaks_at"] = (None if not row["breaks_on_rename"]
+                            else "contract" if row["source_table"] in viewed else "rename")
+        row["breaks_on_rename"] = row["breaks_at"] == "rename"
         dependencies.setdefault(row.pop("source_table"), []).append(row)
     has_statements = conn.execute("SELECT to_regclass('pg_stat_statements') IS NOT NULL").fetchone()[0]
     blockers = _rows(conn, "blockers.sql")
+    volume = _rows(conn, "volume.sql")
     renames = plan.renames
     present = [t for t in discovery if t["status"] != "missing"]
     errors = [c for c in conflicts if c["severity"] == "error"]
@@ -79,23 +88,33 @@ def collect(conn: psycopg.Connection, config: Config, exact_counts: bool) -> dic
         "conflicts": conflicts,
         "preflight": preflight,
         "dependencies": dependencies,
-        "volume": _rows(conn, "volume.sql"),
+        "volume": volume,
         "blockers": blockers,
         "statements": _rows(conn, "statements.sql") if has_statements else None,
         "plan": {"object_names": config.object_names, "renames": renames, "left_alone": plan.left_alone,
                  "additions": plan.additions},
-        "risk": risk(config, renames, blockers, [a for a in plan.additions if a["kind"] == "view"]),
+        "risk": risk(config, renames, blockers, [a for a in plan.additions if a["kind"] == "view"], volume),
     }
 
 
-def risk(config: Config, renames: list[dict], blockers: list[dict], views: list[dict]) -> dict:
-    estimated_ms = round(len(renames) * MS_PER_RENAME + MS_FOR_CHECKS)
+def risk(config: Config, renames: list[dict], blockers: list[dict], views: list[dict], volume: list[dict]) -> dict:
+    rows_by_table = {v["source_table"]: v["exact_rows"] if v["exact_rows"] is not None else v["estimated_rows"] or 0
+                     for v in volume}
+    merged_rows = sum(rows_by_table.get(merge.source, 0) for merge in config.merges)
+    merge_ms = round(merged_rows * MS_PER_MERGED_ROW)
+    estimated_ms = round(len(renames) * MS_PER_RENAME + MS_FOR_CHECKS) + merge_ms
     tables = sum(r["kind"] == "table" for r in renames)
     lines = [
         f"The migration renames {len(renames)} objects of {tables} tables in one transaction. Renames change "
-        f"catalog rows only, so it takes milliseconds (about {estimated_ms} ms) whatever the tables hold.",
-        "Each table is locked ACCESS EXCLUSIVE from its rename until the commit: queries on it wait that long, "
-        "no longer.",
+        f"catalog rows only: they take milliseconds whatever the tables hold.",
+    ]
+    if config.merges:
+        lines.append(f"The {len(config.merges)} merge(s) copy about {merged_rows:,} legacy rows inside that "
+                     f"transaction, about {merge_ms:,} ms: unlike the renames, this grows with the legacy tables "
+                     "(`make rehearse WITH_DATA=1` measures it).")
+    lines += [
+        f"In all, about {estimated_ms:,} ms. Each table is locked ACCESS EXCLUSIVE from its rename until the commit: "
+        "queries on it wait that long, no longer.",
     ]
     if blockers:
         lines.append(f"{len(blockers)} session(s) hold locks on these tables or sit idle in a transaction: the "
@@ -104,14 +123,15 @@ def risk(config: Config, renames: list[dict], blockers: list[dict], views: list[
     if views:
         lines.append(f"After the commit, clients that use the new names work at once; clients that still use the "
                      f"old table and column names keep working through the {len(views)} compatibility view(s) "
-                     "of the plan until `make contract` drops them. The functions listed as breaking on rename "
-                     "break all the same: they need editing.")
+                     "of the plan until `make contract` drops them. So do functions that name an old table (listed "
+                     "as breaking at contract): edit them before contracting.")
     else:
         lines.append("After the commit, clients that use the new names work at once; clients that still use the "
                      "old names fail until they change (compatibility_views is false), and so do the functions "
                      "listed as breaking on rename.")
-    return {"statements": len(renames), "estimated_lock_ms": estimated_ms, "lock_timeout": config.lock_timeout,
-            "blockers": len(blockers), "explanation": " ".join(lines)}
+    return {"statements": len(renames), "estimated_lock_ms": estimated_ms, "merged_rows": merged_rows,
+            "estimated_merge_ms": merge_ms, "lock_timeout": config.lock_timeout, "blockers": len(blockers),
+            "explanation": " ".join(lines)}
 
 
 def as_json(report: dict) -> str:

@@ -47,13 +47,18 @@ def test_function_whose_source_names_a_table_is_found_with_its_line(demo_db):
                     ' AS $$\n-- names from "AssistantFolder"\n/* "AssistantFolder"\n "User" */ SELECT name -- "User"\nFROM "AssistantFolder"\n$$;'
                     " CREATE FUNCTION unrelated() RETURNS text LANGUAGE sql AS $$ SELECT 'the user' $$;"
                     ' CREATE FUNCTION commented() RETURNS int LANGUAGE sql AS $$ /* was: FROM "User" */ SELECT 1 $$')
-    code, report = analyze_json(demo_db)
+    code, report = analyze_json(demo_db, compatibility_views=False)
     broken = {(table, d["name"]): d["detail"] for table, deps in report["dependencies"].items()
               for d in deps if d["breaks_on_rename"]}
     assert broken == {
         ("User", "active_user_count()"): 'line 3: RETURN (SELECT count(*) FROM "User" WHERE "isActive");',
         ("AssistantFolder", "folder_names()"): 'line 5: FROM "AssistantFolder"',
     }  # not the comment lines before it; and commented() names "User" only in a comment
+    # With compatibility views the old names answer until contract: that is when they break.
+    code, report = analyze_json(demo_db)
+    assert {(table, d["name"], d["breaks_at"]) for table, deps in report["dependencies"].items()
+            for d in deps if d["breaks_at"]} == {("User", "active_user_count()", "contract"),
+                                                 ("AssistantFolder", "folder_names()", "contract")}
 
 
 def test_policies_publications_and_grants_are_listed(demo_db):
@@ -158,7 +163,8 @@ def test_text_and_markdown_reports(demo_db):
     text = demo_db.runner("analyze", config=config)
     assert text.code == 0
     assert "57 of 57 tables match the naming rule; 2 mapped; 0 conflict(s); 0 blocking session(s)" in text.out
-    assert "BREAKS  function active_user_count()" in text.out
+    assert "BREAKS AT CONTRACT  function active_user_count(): line 3" in text.out
+    assert "The 2 merge(s)" not in text.out  # this config merges nothing; the demo's does (below)
     markdown = demo_db.runner("analyze", "--format", "markdown", config=config)
     assert markdown.code == 0
     assert markdown.out.startswith("## pgrename analyze:")  # the document alone: no log lines around it
@@ -232,3 +238,15 @@ def test_the_starter_config_says_each_warning_beside_its_line_and_when_nothing_m
     assert empty_db.runner("analyze", "--write-config", str(nothing), config=empty_db.write_config({})).code == 0
     assert "# Nothing matched: no table of schema public is mapped or proposed" in nothing.read_text()
     assert load_config(nothing).tables == {}
+
+
+def test_the_lock_estimate_counts_the_merges_rows(demo_db):
+    """The demo's merges copy ~15,000 legacy rows: the estimate says so, and that it grows with them."""
+    demo_db.execute('ANALYZE "AssistantConversation", "AssistantMessage"')
+    result = demo_db.runner("analyze", "--format", "json", config=PROJECT_DIR / "config.yaml")
+    risk = json.loads(result.out)["risk"]
+    legacy = demo_db.scalar('SELECT (SELECT count(*) FROM "AssistantConversation")'
+                            ' + (SELECT count(*) FROM "AssistantMessage")')
+    assert risk["merged_rows"] == legacy > 10_000
+    assert risk["estimated_lock_ms"] > risk["estimated_merge_ms"] > 100
+    assert "grows with the legacy tables" in risk["explanation"]
