@@ -152,10 +152,17 @@ def test_exact_counts(demo_db):
 
 
 def test_recent_statements_using_old_names(demo_db):
+    """A client's queries, one line each; not the loader's DDL, nor pgrename's own statements."""
     demo_db.execute("CREATE EXTENSION pg_stat_statements")
-    demo_db.query('SELECT email FROM "User" WHERE id = %s', ("usr_000001",))
+    demo_db.execute('COMMENT ON TABLE "User" IS \'loaded\'; CREATE INDEX user_note ON "User" (email)')
+    for _ in range(3):
+        demo_db.query('SELECT email\n  FROM "User"\n WHERE id = %s', ("usr_000001",))
+    assert demo_db.runner("dry-run", config=demo_db.write_config(DEMO)).code == 0   # pgrename's LOCK, ALTER, VIEW...
     _, report = analyze_json(demo_db)
-    assert any(s["source_table"] == "User" and 'FROM "User"' in s["query"] for s in report["statements"])
+    found = [s for s in report["statements"] if s["source_table"] == "User"]
+    assert [(s["query"], s["calls"]) for s in found] == [('SELECT email FROM "User" WHERE id = $1', 3)]
+    markdown = demo_db.runner("analyze", "--format", "markdown", config=demo_db.write_config(DEMO)).out
+    assert '| `User` | 3 | 3 |' in markdown and '`SELECT email FROM "User" WHERE id = $1` |' in markdown
 
 
 def test_text_and_markdown_reports(demo_db):
