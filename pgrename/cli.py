@@ -189,8 +189,26 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 class TerminalHandler(logging.StreamHandler):
-    """The terminal's copy of the log. When its reader goes away (`pgrename plan | head`), only that
-    copy ends: the work goes on, and the log file keeps every line."""
+    """The terminal's copy of the log. On a terminal, errors and failed steps show red and warnings
+    yellow, unless NO_COLOR is set (https://no-color.org); piped or in the log file, plain text.
+    When its reader goes away (`pgrename plan | head`), only that copy ends: the work goes on, and
+    the log file keeps every line."""
+
+    RED, YELLOW, RESET = "\033[31m", "\033[33m", "\033[0m"
+
+    def __init__(self, stream) -> None:
+        super().__init__(stream)
+        self.coloured = stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        if not self.coloured:
+            return line
+        if record.levelno >= logging.ERROR or " FAILED" in line:
+            return f"{self.RED}{line}{self.RESET}"
+        if record.levelno >= logging.WARNING:
+            return f"{self.YELLOW}{line}{self.RESET}"
+        return line
 
     def handleError(self, record: logging.LogRecord) -> None:
         if isinstance(sys.exc_info()[1], BrokenPipeError):

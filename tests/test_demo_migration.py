@@ -1,8 +1,4 @@
 """The demo map end to end: what a DBA checks in psql after migrate, verify and rollback."""
-import os
-import subprocess
-import sys
-
 from conftest import PROJECT_DIR, psql
 
 TARGETS = {"User": "users", "AssistantFolder": "chat_folders", "AssistantChatSession": "chat_sessions",
@@ -309,18 +305,3 @@ def test_objects_named_after_a_table_but_not_its_own_are_listed_as_left_alone(de
     assert demo_db.runner("migrate", config=demo_db.write_config({"User": "users"})).code == 0
     assert demo_db.scalar("SELECT to_regclass('\"User_legacy_seq\"') IS NOT NULL")
 
-
-def test_a_reader_that_stops_early_ends_only_the_terminal_copy(demo_db):
-    """`pgrename plan | head -1`: no traceback, the scripts still written, the log complete."""
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
-    environment.update(DATABASE_URL=demo_db.url, PGRENAME_BUILD_DIR=str(demo_db.workdir / "build"),
-                       PGRENAME_LOG_DIR=str(demo_db.workdir / "logs"))
-    with subprocess.Popen([sys.executable, "runner.py", "plan"], cwd=PROJECT_DIR, env=environment,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as reader:
-        assert reader.stdout.readline().startswith("pgrename plan:")
-        reader.stdout.close()
-        errors = reader.stderr.read()
-        assert reader.wait(timeout=60) == 0
-    assert errors == ""
-    assert (demo_db.workdir / "build" / "migrate.sql").exists()
-    assert "wrote " in demo_db.logs() and "log: " in demo_db.logs()
