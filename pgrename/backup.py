@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import psycopg
@@ -40,7 +42,7 @@ class Backup:
 
 
 def client_tool(name: str) -> str:
-    """pg_dump or pg_restore: the embedded server's own, else the one on PATH."""
+    """A PostgreSQL client program (pg_dump, pg_restore, psql): the embedded server's own, else the one on PATH."""
     try:
         candidate = embedded.find_bindir() / name
         if candidate.exists():
@@ -92,6 +94,56 @@ def verify(path: Path) -> str:
     return checksum
 
 
+TABLES_ONLY = "-tables"  # in the name of a dump of the migration's tables only (backup_scope: tables)
+
+
+@dataclass(frozen=True)
+class DumpContents:
+    taken_at: str                 # ISO 8601 UTC, from the dump's own header
+    schemas: frozenset[str]       # the schemas it holds objects of (pgrename's left out)
+    created: frozenset[str]       # those of them it creates (CREATE SCHEMA); public is not one
+
+
+def contents(path: Path) -> DumpContents:
+    """What a dump holds, from its table of contents (pg_restore --list)."""
+    listing = subprocess.run([client_tool("pg_restore"), "--list", str(path)], capture_output=True, text=True,
+                             check=True).stdout
+    taken = re.search(r"^; Archive created at (.+)$", listing, re.MULTILINE)
+    entries = [match.groups() for match in re.finditer(r"^\d+; \d+ \d+ ((?:[A-Z]+ )+)(\S+) (\S+)", listing,
+                                                         re.MULTILINE)]
+    schemas = {schema for _, schema, _ in entries} - {"-", "pgrename", "pg_catalog"}
+    created = {name for kind, schema, name in entries if kind == "SCHEMA " and schema == "-"} - {"pgrename"}
+    taken_at = (datetime.strptime(taken.group(1).replace(" UTC", ""), "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+                if taken and taken.group(1).endswith(" UTC") else datetime.fromtimestamp(path.stat().st_mtime, timezone.utc))
+    return DumpContents(iso_utc(taken_at), frozenset(schemas | created), frozenset(created))
+
+
+def restore_script_from(path: Path, target: Path) -> None:
+    """The dump as the SQL pg_restore would run, into a file, pgrename's own schema left out (its
+    objects, and the schema itself, which --exclude-schema would still create)."""
+    listing = subprocess.run([client_tool("pg_restore"), "--list", str(path)], capture_output=True, text=True,
+                             check=True).stdout
+    own = re.compile(r"^\d+; \d+ \d+ (?:[A-Z]+ )+(?:pgrename \S+|- pgrename) ")
+    chosen = target.with_suffix(".list")
+    chosen.write_text("".join(line for line in listing.splitlines(keepends=True) if not own.match(line)))
+    done = subprocess.run([client_tool("pg_restore"), "--use-list", str(chosen), "--file", str(target), str(path)],
+                          capture_output=True, text=True)
+    chosen.unlink()
+    if done.returncode != 0:
+        raise BackupFailed(f"pg_restore cannot write {path} as SQL: {done.stderr.strip()}")
+
+
+def run_psql(conninfo: str, script: Path) -> None:
+    """A script in one transaction with psql, the password in the environment only."""
+    connection, env = _connection_args(conninfo)
+    env["PGOPTIONS"] = f"{env.get('PGOPTIONS', '')} -c client_min_messages=warning".strip()
+    done = subprocess.run([client_tool("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction",
+                           "-f", str(script), *connection], capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        said = [line for line in done.stderr.splitlines() if re.search(r"\b(ERROR|FATAL|DETAIL|HINT):", line)]
+        raise BackupFailed("; ".join(said) or done.stderr.strip() or f"psql exited with {done.returncode}")
+
+
 def take(conn: psycopg.Connection, conninfo: str, schema: str, tables: list[str] | None, jobs: int = 1) -> Backup:
     """A verified dump of the database, or of only the given tables: custom format, or with
     jobs > 1 directory format dumped by that many parallel workers."""
@@ -105,7 +157,8 @@ def take(conn: psycopg.Connection, conninfo: str, schema: str, tables: list[str]
     if free < size * HEADROOM:
         raise BackupFailed(f"not enough free disk for the backup in {BACKUP_DIR}: {free:,} bytes free, "
                            f"the data takes {size:,}")
-    path = BACKUP_DIR / f"{conn.info.dbname}-{time.strftime('%Y%m%d-%H%M%S')}.dump"
+    scope = TABLES_ONLY if tables else ""
+    path = BACKUP_DIR / f"{conn.info.dbname}-{time.strftime('%Y%m%d-%H%M%S')}{scope}.dump"
     connection, env = _connection_args(conninfo)
     # A pg_dump pattern in double quotes matches the name literally, a doubled " as one: ident's quoting.
     selection = [arg for table in tables or [] for arg in ("--table", f"{ident(schema)}.{ident(table)}")]
@@ -182,15 +235,11 @@ def copy_database(conn: psycopg.Connection, conninfo: str, database: str, with_d
 
 
 def restore(conn: psycopg.Connection, conninfo: str, path: Path, database: str) -> None:
-    """Restore a verified backup into `database`, which must be new (it is created here) or,
-    when it is the original, have had its tables emptied by the caller's choice (--clean)."""
+    """Restore a verified backup into `database`, a new one (created here)."""
     verify(path)
     connection, env = _connection_args(conninfo_for(conninfo, database))
-    exists = conn.execute("SELECT EXISTS (SELECT FROM pg_database WHERE datname = %s)", (database,)).fetchone()[0]
-    if not exists:
-        conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(database)))
-    options = ["--clean", "--if-exists"] if exists else []
+    conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(database)))
     done = subprocess.run([client_tool("pg_restore"), "--no-password", "--exit-on-error", "--single-transaction",
-                           *options, *connection, str(path)], capture_output=True, text=True, env=env)
+                           *connection, str(path)], capture_output=True, text=True, env=env)
     if done.returncode != 0:
         raise BackupFailed(f"pg_restore into {database} failed: {done.stderr.strip()}")

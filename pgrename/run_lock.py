@@ -21,6 +21,12 @@ def holders(conn: psycopg.Connection) -> list[dict]:
         return cur.execute(HOLDER_QUERY.read_text()).fetchall()
 
 
+def hand_over(conn: psycopg.Connection) -> None:
+    """Let go of the run lock for a script that runs in a session of its own (psql) and takes the
+    lock for its transaction itself."""
+    conn.execute("SELECT pg_advisory_unlock(%s, %s)", KEY)
+
+
 def take(conn: psycopg.Connection, lock_timeout: str, command: str) -> None:
     """Hold the run lock for the rest of this session (it ends with the connection)."""
     conn.execute("SELECT set_config('lock_timeout', %s, false)", (lock_timeout,))

@@ -1,8 +1,10 @@
 """pgrename's own schema: numbered install scripts, a database of release 0.5 upgraded in place with
 its history and audit, every table and column described."""
 import json
+import re
 
 from conftest import PROJECT_DIR, psql
+from pgrename.own_schema import REQUIRED_VERSION as LATEST
 
 RELEASE_0_5_MIGRATE = PROJECT_DIR / "tests" / "fixtures" / "release_0_5" / "migrate.sql"
 
@@ -24,10 +26,11 @@ def test_a_database_migrated_by_release_0_5_upgrades_in_place_and_rolls_back(dem
     rolled_back = demo_db.runner("rollback")
 
     assert rolled_back.code == 0, rolled_back.text
-    assert "set up by release 0.5 (no versions yet), adopted as it is, upgrading to version 4" in rolled_back.out
+    assert f"set up by release 0.5 (no versions yet), adopted as it is, upgrading to version {LATEST}" in rolled_back.out
     assert demo_db.query("SELECT version, script FROM pgrename.schema_version ORDER BY version") == [
-        (1, "sql/install/001_release_0_5.sql"), (2, "sql/install/002_lookup_tables_and_comments.sql"),
-        (3, "sql/install/003_merged_row_source.sql"), (4, "sql/install/004_tables_fingerprint.sql")]
+        (int(script.name[:3]), f"sql/install/{script.name}")
+        for script in sorted((PROJECT_DIR / "sql" / "install").glob("[0-9][0-9][0-9]_*.sql"))]
+    assert LATEST >= 4
     after = demo_db.query("SELECT id, event, migration, sql_checksum, details FROM pgrename.audit ORDER BY id")
     assert after[:2] == before and [row[1] for row in after[2:]] == ["rollback_start", "rollback_complete"]
     assert demo_db.query("SELECT migration, 'applied', sql_checksum, fingerprint_before FROM pgrename.history") \
@@ -39,14 +42,14 @@ def test_a_database_migrated_by_release_0_5_upgrades_in_place_and_rolls_back(dem
 def test_install_scripts_run_once_each_and_refuse_out_of_order(empty_db):
     assert empty_db.runner("schema-upgrade").code == 0
     again = empty_db.runner("schema-upgrade")
-    assert again.code == 0 and "is at version 4" in again.out
-    assert empty_db.scalar("SELECT count(*) FROM pgrename.schema_version") == 4
+    assert again.code == 0 and f"is at version {LATEST}" in again.out
+    assert empty_db.scalar("SELECT count(*) FROM pgrename.schema_version") == LATEST
     twice = psql(empty_db.url, "--single-transaction", "-f",
                  str(PROJECT_DIR / "sql" / "install" / "002_lookup_tables_and_comments.sql"), check=False)
-    assert twice.returncode != 0 and "upgrades its own schema from version 1 to 2; it is at version 4" in twice.stderr
+    assert twice.returncode != 0 and f"upgrades its own schema from version 1 to 2; it is at version {LATEST}" in twice.stderr
     again = psql(empty_db.url, "--single-transaction", "-f",
                  str(PROJECT_DIR / "sql" / "install" / "003_merged_row_source.sql"), check=False)
-    assert again.returncode != 0 and "upgrades its own schema from version 2 to 3; it is at version 4" in again.stderr
+    assert again.returncode != 0 and f"upgrades its own schema from version 2 to 3; it is at version {LATEST}" in again.stderr
 
 
 def test_every_table_column_and_function_of_the_own_schema_says_what_it_holds(empty_db):
@@ -61,7 +64,13 @@ def test_every_table_column_and_function_of_the_own_schema_says_what_it_holds(em
         SELECT p.proname FROM pg_proc AS p
         WHERE p.pronamespace = 'pgrename'::regnamespace AND obj_description(p.oid, 'pg_proc') IS NULL""")
     assert undescribed == []
-    assert empty_db.scalar("SELECT count(*) FROM pgrename.audit_event") == 10
+    # Every event a script or the runner writes is described, and nothing else is.
+    written = {match for folder in ("sql", "rollback") for path in (PROJECT_DIR / folder).rglob("*.j2")
+               for match in re.findall(r"INSERT INTO pgrename\.audit \(event[^)]*\)\s*(?:SELECT|VALUES \()\s*'(\w+)'",
+                                       path.read_text())}
+    written |= {match for path in (PROJECT_DIR / "pgrename").rglob("*.py")
+                for match in re.findall(r'(?:record\(ctx\.conn|apply\(ctx, \w+), "(\w+)"', path.read_text())}
+    assert {row[0] for row in empty_db.query("SELECT event FROM pgrename.audit_event")} == written
 
 
 def test_an_event_nobody_described_cannot_be_audited(empty_db):
@@ -78,7 +87,7 @@ def test_a_newer_own_schema_is_refused(demo_db):
     dump = demo_db.schema_dump()
     result = demo_db.runner("migrate")
     assert result.code == 3
-    assert "at version 99, newer than this pgrename knows (4)" in result.text
+    assert f"at version 99, newer than this pgrename knows ({LATEST})" in result.text
     assert demo_db.schema_dump() == dump
 
 

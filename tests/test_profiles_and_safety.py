@@ -1,6 +1,7 @@
 """Profiles, approval, automatic verified backups, hooks and health checks."""
 
 import psycopg
+import pytest
 
 DEMO = {"User": "users", "AssistantFolder": "chat_folders"}
 
@@ -205,19 +206,55 @@ def test_restore_over_the_original_needs_approval_whatever_the_profile(demo_db, 
     refused = demo_db.runner("restore-dump", str(dump), "--into-original", config=config, env=env)
     assert refused.code == 2 and f"requires approval to restore-dump {demo_db.name}" in refused.text
     assert "users" in demo_db.table_names()
-    # Over the migrated database the backup's schema no longer fits: refused, nothing changed.
-    dump_after_migrate = demo_db.schema_dump()
-    mismatch = demo_db.runner("restore-dump", str(dump), "--into-original", "--approve", demo_db.name,
-                              config=config, env=env)
-    assert mismatch.code == 1 and "after a migrate, roll it back first" in mismatch.text
-    assert demo_db.schema_dump() == dump_after_migrate
-    # Rolled back, the data is restored over it.
-    assert demo_db.runner("rollback", config=config).code == 0
-    demo_db.execute('DELETE FROM "AuditLog"')
+
+
+@pytest.mark.parametrize("state", ["migrated", "contracted", "rolled back"])
+def test_restore_over_the_original_in_every_state_a_migration_leaves(demo_db, tmp_path, state):
+    """Right after migrate (compatibility views in the way of pg_restore --clean), after contract,
+    after rollback: the database becomes the dump again, and the audit trail goes on."""
+    env = {"PGRENAME_BACKUP_DIR": str(tmp_path)}
+    config = production(demo_db, auto_backup=True)
+    before = demo_db.schema_dump()
+    assert demo_db.runner("migrate", config=config, env=env).code == 0
+    if state == "contracted":
+        assert demo_db.runner("contract", config=config).code == 0
+    if state == "rolled back":
+        assert demo_db.runner("rollback", config=config).code == 0
+    demo_db.execute('DELETE FROM "AuditLog"; DELETE FROM "AssistantChatMessage"')
+    events_before = demo_db.scalar("SELECT count(*) FROM pgrename.audit")
+    [dump] = tmp_path.glob("*.dump")
+
     restored = demo_db.runner("restore-dump", str(dump), "--into-original", "--approve", demo_db.name,
                               config=config, env=env)
+
     assert restored.code == 0, restored.text
+    assert demo_db.schema_dump() == before
     assert demo_db.scalar('SELECT count(*) FROM "AuditLog"') == 5000
+    assert demo_db.scalar('SELECT count(*) FROM "AssistantChatMessage"') == 40000
+    events = demo_db.query("SELECT event, details FROM pgrename.audit ORDER BY id")
+    assert len(events) == events_before + 1 and events[-1][0] == "dump_restored"
+    undone = [] if state == "rolled back" else ["test_migration"]
+    assert events[-1][1]["undid"] == undone and events[-1][1]["dump"] == str(dump)
+    status = demo_db.scalar("SELECT status FROM pgrename.history")
+    assert status == ("rolled_back" if state == "rolled back" else "undone_by_dump")
+    assert f"migrations undone by it: {', '.join(undone) or 'none'}" in restored.out
+    # The migration can run again on the restored database.
+    again = demo_db.runner("migrate", config=config, env=env)
+    assert again.code == 0, again.text
+    assert "users" in demo_db.table_names()
+
+
+def test_restore_over_the_original_refuses_a_dump_of_some_tables(demo_db, tmp_path):
+    env = {"PGRENAME_BACKUP_DIR": str(tmp_path)}
+    config = production(demo_db, auto_backup=True, backup_scope="tables")
+    assert demo_db.runner("migrate", config=config, env=env).code == 0
+    [dump] = tmp_path.glob("*.dump")
+    assert dump.name.endswith("-tables.dump")
+    migrated = demo_db.schema_dump()
+    refused = demo_db.runner("restore-dump", str(dump), "--into-original", "--approve", demo_db.name,
+                             config=config, env=env)
+    assert refused.code == 1 and "holds only the tables a migration renamed" in refused.text
+    assert demo_db.schema_dump() == migrated
 
 
 def test_rehearse_after_a_migrate_and_its_rollback_and_not_while_applied(demo_db):

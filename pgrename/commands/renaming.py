@@ -254,6 +254,11 @@ def cmd_verify(ctx: Context, contract: Path | None = None, script: Path | None =
     status = plans.recorded_status(ctx.conn, ctx.config.migration)
     if status is None:
         raise CheckFailed(f"nothing to verify: migration {ctx.config.migration} has never run on this database")
+    if status["status"] == "undone_by_dump":
+        log.info("migration %s was undone by restoring a dump taken before it (at %s by %s): the database is the "
+                 "dump's, with nothing of the migration to verify. `make status` shows the restore.",
+                 ctx.config.migration, json_output.iso_utc(status["rolled_back_at"]), status["rolled_back_by"])
+        return EXIT_OK
     plan = plans.from_history(ctx.conn, ctx.config, status["table_schema"])
     log.info("verify: migration %s is %s; checking the database against what it recorded:",
              ctx.config.migration, status["status"].replace("_", " "))

@@ -1,5 +1,5 @@
--- pgrename script, sha256 4a2df57da6e8cea69648558697bd482d00b02f8ad56e2103b15d1da1c4c0f562 of every line after these two (tail -n +3 FILE | sha256sum)
-SELECT set_config('pgrename.script_sha256', '4a2df57da6e8cea69648558697bd482d00b02f8ad56e2103b15d1da1c4c0f562', true);
+-- pgrename script, sha256 0965ed1636b1e08983383a1f46ed801a40b6eea0f2bc7efe39163b7ebde99bd1 of every line after these two (tail -n +3 FILE | sha256sum)
+SELECT set_config('pgrename.script_sha256', '0965ed1636b1e08983383a1f46ed801a40b6eea0f2bc7efe39163b7ebde99bd1', true);
 -- ==== sql/header.sql.j2
 -- pgrename migration 'assistant_snake_case': rename 6 table(s) in schema
 -- "public", the 21 object(s) named after them and 2 column(s);
@@ -353,11 +353,11 @@ BEGIN
     IF to_regclass('pgrename.schema_version') IS NOT NULL THEN
         SELECT max(version) INTO found FROM pgrename.schema_version;
     END IF;
-    IF found IS DISTINCT FROM 4 THEN
-        RAISE EXCEPTION 'pgrename: its own schema here is at version %, this script needs version 4',
+    IF found IS DISTINCT FROM 5 THEN
+        RAISE EXCEPTION 'pgrename: its own schema here is at version %, this script needs version 5',
             coalesce(found, 0)
             USING ERRCODE = 'PGR04',
-                  HINT = CASE WHEN coalesce(found, 0) < 4
+                  HINT = CASE WHEN coalesce(found, 0) < 5
                               THEN 'Upgrade it first: make schema-upgrade (or psql -f each pending sql/install/NNN_*.sql, in order).'
                               ELSE 'A newer pgrename has upgraded it: render the script with that release.' END;
     END IF;
