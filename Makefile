@@ -112,14 +112,21 @@ psql: install ## a psql session on the configured database (the embedded one by 
 	elif env | grep -qE '^PG(HOST|HOSTADDR|PORT|DATABASE|USER|SERVICE)='; then exec psql; \
 	else exec psql "$$($(PY) -m pgrename.embedded url)"; fi
 
-test: install postgres ## run the test suite (it starts its own PostgreSQL)
+# Prisma's own schema parser (npm, run offline with node): the tests hold pgrename's to it.
+PRISMA_PARSER := tests/prisma_dmmf/node_modules/.package-lock.json
+$(PRISMA_PARSER): tests/prisma_dmmf/package.json tests/prisma_dmmf/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed for the tests (Prisma's parser): install Node.js"; exit 2; }
+	npm ci --prefix tests/prisma_dmmf --no-audit --no-fund --silent
+	touch $@
+
+test: install postgres $(PRISMA_PARSER) ## run the test suite (it starts its own PostgreSQL)
 	$(VENV)/bin/pytest
 
-test-fast: install postgres ## the suite without the slow and corpus tests
+test-fast: install postgres $(PRISMA_PARSER) ## the suite without the slow and corpus tests
 	$(VENV)/bin/pytest -m "not slow and not corpus"
 
 bench: db ## benchmarks, side by side in one run, printed as a table
 	@$(PY) bench/run.py $(if $(SIZES),--sizes $(SIZES)) $(if $(ROWS),--rows $(ROWS)) $(if $(HOLD),--hold $(HOLD))
 
 clean: db-stop ## stop the embedded PostgreSQL and remove it, the venv, build/ and logs/
-	rm -rf .pgdata build logs $(VENV)
+	rm -rf .pgdata build logs $(VENV) tests/prisma_dmmf/node_modules

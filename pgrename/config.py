@@ -71,7 +71,7 @@ class Profile:
     backup_scope: str = "database"  # or tables: only the tables the migration touches
     hooks: Hooks = field(default_factory=Hooks)
     backup_jobs: int = 1            # more: a directory-format dump by that many parallel workers
-ADD_COLUMN_KEYS = {"type", "not_null", "default", "default_sql", "references", "on_delete"}
+ADD_COLUMN_KEYS = {"type", "not_null", "default", "default_sql", "references", "on_delete", "on_update"}
 MERGE_KEYS = {"from", "into", "key", "on_conflict", "columns"}
 LOCK_TIMEOUT_PATTERN = re.compile(r"^\d+\s*(ms|s|min)?$")
 # What a column type may look like when written into DDL: a plain type name with an optional
@@ -79,7 +79,8 @@ LOCK_TIMEOUT_PATTERN = re.compile(r"^\d+\s*(ms|s|min)?$")
 TYPE_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_ ]*(\(\s*\d+\s*(,\s*\d+\s*)?\))?(\[\])?$")
 # A default that is an expression rather than a value: a bare SQL function or keyword.
 DEFAULT_SQL_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\(\))?$")
-ON_DELETE = {"cascade": "CASCADE", "set null": "SET NULL", "restrict": "RESTRICT", "no action": "NO ACTION"}
+# What a foreign key does when the row it references is deleted or its key updated.
+REFERENTIAL_ACTIONS = {"cascade": "CASCADE", "set null": "SET NULL", "restrict": "RESTRICT", "no action": "NO ACTION"}
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class AddedColumn:
     default_sql: str | None       # or an expression such as CURRENT_TIMESTAMP
     references: str | None        # a table's current name; its primary key is referenced
     on_delete: str | None
+    on_update: str | None = None
 
 
 @dataclass(frozen=True)
@@ -438,14 +440,17 @@ def _added_column(table: str, column: str, spec: object, tables: dict, enums: di
     references = spec.get("references")
     if references is not None:
         _name(references, f"{where}: references")
-    on_delete = spec.get("on_delete")
-    if on_delete is not None:
-        if references is None:
-            raise ConfigError(f"{where}: on_delete needs references")
-        if str(on_delete).lower() not in ON_DELETE:
-            raise ConfigError(f"{where}: on_delete must be one of {', '.join(ON_DELETE)}")
-        on_delete = ON_DELETE[str(on_delete).lower()]
-    return AddedColumn(table, column, column_type, is_enum, not_null, default, default_sql, references, on_delete)
+    actions = {}
+    for key in ("on_delete", "on_update"):
+        action = spec.get(key)
+        if action is not None:
+            if references is None:
+                raise ConfigError(f"{where}: {key} needs references")
+            if str(action).lower() not in REFERENTIAL_ACTIONS:
+                raise ConfigError(f"{where}: {key} must be one of {', '.join(REFERENTIAL_ACTIONS)}")
+            action = REFERENTIAL_ACTIONS[str(action).lower()]
+        actions[key] = action
+    return AddedColumn(table, column, column_type, is_enum, not_null, default, default_sql, references, **actions)
 
 
 def _merges(value: object, tables: dict[str, str]) -> list[Merge]:

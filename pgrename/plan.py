@@ -88,7 +88,7 @@ def additions(config: Config, columns: list[dict]) -> list[dict]:
             table = target[column.table]
             add("constraint", table, f"{table}_{column.name}_fkey",
                 {"column": column.name, "references": target.get(column.references, column.references),
-                 "on_delete": column.on_delete})
+                 "on_delete": column.on_delete, "on_update": column.on_update})
     for merge in config.merges:
         add("merge", target[merge.into], target[merge.source],
             {"key": merge.key, "columns": [[into, source] for into, source in merge.columns.items()],

@@ -1,7 +1,13 @@
-"""A small parser for Prisma schema files, for the contract check: what tables, columns, keys
-and enums the service expects. It reads models, enums, @@map / @map, scalar types, optional and
-list fields, @id / @@id, @unique / @@unique, @default, @relation and @db native types; it skips
-datasource and generator blocks. Errors name the file and line.
+"""A small parser for Prisma schema files, for the contract check: what the service's
+`prisma migrate diff` expects of the database. It reads models, enums, @@map / @map, @@schema,
+scalar types, optional and list fields, @id / @@id, @unique / @@unique, @@index, each with its
+map: name (or Prisma's default name), @default, @relation with its name, fields, references, map:
+and referential actions, implicit many-to-many relations (their join tables), and @db native types.
+It skips datasource and generator blocks (so a Prisma 7 schema, without `url`, reads as well as an
+older one). Errors name the file and line.
+
+The tests hold it to Prisma's own parser: dmmf() projects a parse onto the part of Prisma's DMMF
+(@prisma/prisma-schema-wasm, get_dmmf) that the contract uses, and the two must be equal.
 """
 from __future__ import annotations
 
@@ -37,7 +43,8 @@ class PrismaError(UsageError):
 @dataclass
 class Attribute:
     name: str
-    args: str  # the text inside the parentheses, as written
+    args: str      # the text inside the parentheses, as written
+    line: int = 0  # of a block attribute (@@...): where it is written
 
 
 @dataclass
@@ -65,8 +72,10 @@ class Model:
 class Enum:
     name: str
     line: int
-    values: list[str] = field(default_factory=list)
+    values: list[str] = field(default_factory=list)      # as the schema names them
+    db_values: list[str] = field(default_factory=list)   # as the database holds them (@map)
     db_name: str | None = None
+    schema: str | None = None
 
 
 @dataclass
@@ -170,16 +179,21 @@ def parse(text: str, where: str = "schema.prisma") -> Schema:
         if statement.startswith("@@"):
             attributes = _attributes(statement, at)
             if isinstance(block, Enum):
-                mapped = next((a for a in attributes if a.name == "@@map"), None)
-                block.db_name = _first_string(mapped.args) if mapped else block.db_name
+                for attribute in attributes:
+                    if attribute.name == "@@map":
+                        block.db_name = _first_string(attribute.args)
+                    elif attribute.name == "@@schema":
+                        block.schema = _first_string(attribute.args)
             else:
-                block.block_attributes += attributes
+                block.block_attributes += [Attribute(a.name, a.args, number) for a in attributes]
             continue
         if isinstance(block, Enum):
             value = re.match(r"^(\w+)\s*(.*)$", statement)
             if not value:
                 raise PrismaError(f"{at}: expected an enum value, found {statement!r}")
+            mapped = next((a for a in _attributes(value.group(2), at) if a.name == "@map"), None)
             block.values.append(value.group(1))
+            block.db_values.append(_first_string(mapped.args) if mapped else value.group(1))
             continue
         match = FIELD.match(statement)
         if not match:
@@ -199,44 +213,196 @@ def load(path: Path) -> Schema:
     return parse(text, str(path))
 
 
-def expectations(schema: Schema) -> dict:
-    """What the database must have for this schema: tables with columns and keys, and enums.
-    The shape sql/analysis/contract.sql reads from pgrename.contract."""
-    enum_db_names = {name: enum.db_name or name for name, enum in schema.enums.items()}
-    tables = []
+# Prisma's referential actions, as pg_get_constraintdef() spells them.
+REFERENTIAL_ACTIONS = {"Cascade": "CASCADE", "Restrict": "RESTRICT", "NoAction": "NO ACTION", "SetNull": "SET NULL",
+                       "SetDefault": "SET DEFAULT"}
+MAX_IDENTIFIER_BYTES = 63
+
+
+def _argument(args: str, key: str) -> str | None:
+    """The value of `key: value` in an attribute's arguments: a string's text, or a word."""
+    match = re.search(rf'\b{key}\s*:\s*(?:"((?:[^"\\]|\\.)*)"|(\w+))', args)
+    return (match.group(1) if match.group(1) is not None else match.group(2)) if match else None
+
+
+def _positional_string(args: str) -> str | None:
+    """A string given first, without a key: @relation("Name", ...), @map("x")."""
+    match = re.match(r'\s*"((?:[^"\\]|\\.)*)"', args)
+    return match.group(1) if match else None
+
+
+def _field_names(args: str, key: str | None = None) -> list[str]:
+    """The field names of [a, b(sort: Desc)], without their arguments."""
+    return [name.split("(")[0].strip() for name in names_in(args, key)]
+
+
+@dataclass(frozen=True)
+class Relation:
+    name: str
+    fields: list[str]
+    references: list[str]
+    map: str | None
+    on_delete: str | None
+    on_update: str | None
+
+
+def relation_of(model: Model, f: Field) -> Relation:
+    """A relation field's @relation, its name defaulted as Prisma does: the two models' names in
+    alphabetical order, joined by To (ChatFolderToUser)."""
+    attribute = f.attribute("@relation")
+    args = attribute.args if attribute else ""
+    name = _positional_string(args) or _argument(args, "name") or "To".join(sorted([model.name, f.type]))
+    return Relation(name, _field_names(args, "fields"), _field_names(args, "references"), _argument(args, "map"),
+                    _argument(args, "onDelete"), _argument(args, "onUpdate"))
+
+
+def _cut(text: str, limit: int) -> str:
+    """At most `limit` bytes of text, never half a character."""
+    encoded = text.encode()
+    return text if len(encoded) <= limit else encoded[:limit].decode(errors="ignore")
+
+
+def default_name(table: str, columns: list[str], suffix: str) -> str:
+    """Prisma's name for a constraint or index it was given no map: for: {table}_pkey, and
+    {table}_{columns}_key, _idx, _fkey, the front cut to fit 63 bytes with the suffix (Prisma's
+    ConstraintNames, for PostgreSQL)."""
+    front = table if suffix == "pkey" else "_".join([table, *columns])
+    room = MAX_IDENTIFIER_BYTES - len(suffix) - 1
+    if len(front.encode()) >= room:
+        front = _cut(front, room)
+    return f"{front}_{suffix}"
+
+
+def implicit_many_to_many(schema: Schema) -> list[tuple[str, Model, Model]]:
+    """(relation name, model A, model B) of each relation whose two sides are lists without
+    fields: Prisma keeps it in a join table _<name>, A the model first in alphabetical order."""
+    sides: dict[str, list[Model]] = {}
     for model in schema.models.values():
-        table = _block_string(model, "@@map") or model.name
-        column_of = {f.name: (_string_attribute(f, "@map") or f.name) for f in model.fields}
-        columns, primary_key, unique, foreign_keys = [], [], [], []
         for f in model.fields:
-            if f.type in schema.models:  # a relation field: its foreign key, if this side holds it
-                relation = f.attribute("@relation")
-                if relation and names_in(relation.args, "fields"):
-                    target = schema.models[f.type]
-                    target_columns = {g.name: (_string_attribute(g, "@map") or g.name) for g in target.fields}
-                    foreign_keys.append({
-                        "columns": [column_of[n] for n in names_in(relation.args, "fields")],
-                        "references": _block_string(target, "@@map") or target.name,
-                        "ref_columns": [target_columns.get(n, n) for n in names_in(relation.args, "references")],
-                        "line": f.line})
-                continue
-            column = column_of[f.name]
-            columns.append({"column": column, "field": f.name, "type": _column_type(f, enum_db_names),
-                            "nullable": f.optional, "db_default": _db_default(f), "line": f.line})
-            if f.attribute("@id"):
-                primary_key = [column]
-            if f.attribute("@unique"):
-                unique.append([column])
-        for attribute in model.block_attributes:
-            if attribute.name == "@@id":
-                primary_key = [column_of.get(n, n) for n in names_in(attribute.args)]
-            elif attribute.name == "@@unique":
-                unique.append([column_of.get(n, n) for n in names_in(attribute.args)])
-        tables.append({"table": table, "model": model.name, "line": model.line, "columns": columns,
-                       "primary_key": primary_key, "unique": unique, "foreign_keys": foreign_keys})
-    enums = [{"name": enum_db_names[name], "values": enum.values, "line": enum.line}
+            if f.type in schema.models and f.is_list and not relation_of(model, f).fields:
+                sides.setdefault(relation_of(model, f).name, []).append(model)
+    return [(name, *sorted(models, key=lambda m: m.name)) for name, models in sides.items() if len(models) == 2]
+
+
+def expectations(schema: Schema) -> dict:
+    """What the database must have for this schema, as `prisma migrate diff` compares it: tables
+    (in their @@schema, or the config's) with columns, primary key, unique keys, indexes and
+    foreign keys, each with its name and referential actions; the join tables of implicit
+    many-to-many relations; enums. The shape sql/analysis/contract.sql reads from pgrename.contract."""
+    enum_db_names = {name: enum.db_name or name for name, enum in schema.enums.items()}
+    tables = [_table(model, schema, enum_db_names) for model in schema.models.values()]
+    tables += [_join_table(name, a, b, enum_db_names) for name, a, b in implicit_many_to_many(schema)]
+    enums = [{"name": enum_db_names[name], "schema": enum.schema, "values": enum.db_values, "line": enum.line}
              for name, enum in schema.enums.items()]
     return {"tables": tables, "enums": enums}
+
+
+def table_name(model: Model) -> str:
+    return _block_string(model, "@@map") or model.name
+
+
+def column_names(model: Model) -> dict[str, str]:
+    return {f.name: (_string_attribute(f, "@map") or f.name) for f in model.fields}
+
+
+def _table(model: Model, schema: Schema, enum_db_names: dict[str, str]) -> dict:
+    table, column_of = table_name(model), column_names(model)
+    columns, primary_key, unique, indexes, foreign_keys = [], None, [], [], []
+
+    def key(kind: str, fields: list[str], args: str, line: int) -> dict:
+        columns_named = [column_of.get(n, n) for n in fields]
+        return {"columns": columns_named, "line": line,
+                "name": _argument(args, "map") or default_name(table, columns_named, kind)}
+
+    for f in model.fields:
+        if f.type in schema.models:  # a relation field: its foreign key, if this side holds it
+            relation = relation_of(model, f)
+            if relation.fields:
+                target = schema.models[f.type]
+                target_columns = column_names(target)
+                fk_columns = [column_of[n] for n in relation.fields]
+                required = all(not g.optional for g in model.fields if g.name in relation.fields)
+                foreign_keys.append({
+                    "columns": fk_columns, "references": table_name(target),
+                    "ref_columns": [target_columns.get(n, n) for n in relation.references],
+                    "name": relation.map or default_name(table, fk_columns, "fkey"),
+                    "on_delete": REFERENTIAL_ACTIONS[relation.on_delete or ("Restrict" if required else "SetNull")],
+                    "on_update": REFERENTIAL_ACTIONS[relation.on_update or "Cascade"],
+                    "line": f.line})
+            continue
+        column = column_of[f.name]
+        columns.append({"column": column, "field": f.name, "type": _column_type(f, enum_db_names),
+                        "nullable": f.optional, "db_default": _db_default(f), "line": f.line})
+        if f.attribute("@id"):
+            primary_key = key("pkey", [f.name], f.attribute("@id").args, f.line)
+        if f.attribute("@unique"):
+            unique.append(key("key", [f.name], f.attribute("@unique").args, f.line))
+    for attribute in model.block_attributes:
+        fields = _field_names(attribute.args)
+        if attribute.name == "@@id":
+            primary_key = key("pkey", fields, attribute.args, attribute.line)
+        elif attribute.name == "@@unique":
+            unique.append(key("key", fields, attribute.args, attribute.line))
+        elif attribute.name == "@@index":
+            indexes.append(key("idx", fields, attribute.args, attribute.line))
+    return {"table": table, "schema": _block_string(model, "@@schema"), "model": model.name, "line": model.line,
+            "columns": columns, "primary_key": primary_key, "unique": unique, "indexes": indexes,
+            "foreign_keys": foreign_keys}
+
+
+def _join_table(relation: str, a: Model, b: Model, enum_db_names: dict[str, str]) -> dict:
+    """The join table Prisma keeps an implicit many-to-many relation in: _<relation> (A, B), its
+    primary key (A, B), an index on B, and both foreign keys cascading (Prisma 6 and later)."""
+    table = f"_{relation}"
+    columns, foreign_keys = [], []
+    for column, model in (("A", a), ("B", b)):
+        [identifier] = [f for f in model.fields if f.attribute("@id")] or [None]
+        columns.append({"column": column, "field": column, "nullable": False, "db_default": False, "line": model.line,
+                        "type": _column_type(identifier, enum_db_names) if identifier else None})
+        foreign_keys.append({"columns": [column], "references": table_name(model),
+                             "ref_columns": [column_names(model)[identifier.name]] if identifier else [],
+                             "name": f"{table}_{column}_fkey", "on_delete": "CASCADE", "on_update": "CASCADE",
+                             "line": model.line})
+    return {"table": table, "schema": _block_string(a, "@@schema"), "model": None, "line": a.line,
+            "columns": columns, "primary_key": {"columns": ["A", "B"], "name": f"{table}_AB_pkey", "line": a.line},
+            "unique": [], "indexes": [{"columns": ["B"], "name": f"{table}_B_index", "line": a.line}],
+            "foreign_keys": foreign_keys}
+
+
+def dmmf(schema: Schema) -> dict:
+    """This parse in the shape of Prisma's own (get_dmmf of @prisma/prisma-schema-wasm), on the
+    part the contract reads: models with their database names and schemas, fields with their kind,
+    optionality, type, native type, default and relation, indexes (id, unique, normal) with their
+    map: names, enums. tests/test_prisma_dmmf.py holds the two equal."""
+    models, indexes = [], []
+    for model in schema.models.values():
+        fields = []
+        for f in model.fields:
+            kind = "object" if f.type in schema.models else "enum" if f.type in schema.enums else "scalar"
+            entry = {"name": f.name, "dbName": _string_attribute(f, "@map"), "kind": kind, "isList": f.is_list,
+                     "isRequired": not f.optional, "type": f.type, "hasDefaultValue": f.attribute("@default") is not None}
+            if kind == "object":
+                relation = relation_of(model, f)
+                entry |= {"relationName": relation.name, "relationFromFields": relation.fields,
+                          "relationToFields": relation.references, "relationOnDelete": relation.on_delete}
+            else:
+                native = next((a for a in f.attributes if a.name.startswith("@db.")), None)
+                entry["nativeType"] = ([native.name[len("@db."):], [arg.strip() for arg in native.args.split(",")
+                                                                    if arg.strip()]] if native else None)
+            fields.append(entry)
+            for kind_of_index, name in (("id", "@id"), ("unique", "@unique")):
+                if f.attribute(name):
+                    indexes.append({"model": model.name, "type": kind_of_index,
+                                    "dbName": _argument(f.attribute(name).args, "map"), "fields": [f.name]})
+        for attribute in model.block_attributes:
+            kind_of_index = {"@@id": "id", "@@unique": "unique", "@@index": "normal"}.get(attribute.name)
+            if kind_of_index:
+                indexes.append({"model": model.name, "type": kind_of_index, "dbName": _argument(attribute.args, "map"),
+                                "fields": _field_names(attribute.args)})
+        models.append({"name": model.name, "dbName": _block_string(model, "@@map"),
+                       "schema": _block_string(model, "@@schema"), "fields": fields})
+    enums = [{"name": name, "dbName": enum.db_name, "values": enum.values} for name, enum in schema.enums.items()]
+    return {"models": models, "indexes": indexes, "enums": enums}
 
 
 def _string_attribute(f: Field, name: str) -> str | None:

@@ -20,7 +20,10 @@ def test_a_database_migrated_by_release_0_5_upgrades_in_place_and_rolls_back(dem
     status = demo_db.runner("status", "--json")
     assert json.loads(status.out)["schema_version"] == 0
     assert "of release 0.5, before versions" in demo_db.runner("status").out
-    assert demo_db.runner("verify").code == 0  # reads what 0.5 recorded, changes nothing
+    verified = demo_db.runner("verify")  # reads what 0.5 recorded, changes nothing
+    assert "verified: the database matches migration assistant_snake_case (applied)" in verified.out, verified.text
+    # 0.5 added the folderId foreign key without ON UPDATE CASCADE, which the Prisma contract wants.
+    assert verified.code == 3 and "ERROR referential_action_mismatch chat_sessions.folderId" in verified.out
     assert demo_db.scalar("SELECT to_regclass('pgrename.schema_version')") is None
 
     rolled_back = demo_db.runner("rollback")

@@ -1,5 +1,5 @@
--- pgrename script, sha256 0965ed1636b1e08983383a1f46ed801a40b6eea0f2bc7efe39163b7ebde99bd1 of every line after these two (tail -n +3 FILE | sha256sum)
-SELECT set_config('pgrename.script_sha256', '0965ed1636b1e08983383a1f46ed801a40b6eea0f2bc7efe39163b7ebde99bd1', true);
+-- pgrename script, sha256 81733fd3e45d5d383cc2046ef9fff97069d31237a3a4320521e5507946dd6f1c of every line after these two (tail -n +3 FILE | sha256sum)
+SELECT set_config('pgrename.script_sha256', '81733fd3e45d5d383cc2046ef9fff97069d31237a3a4320521e5507946dd6f1c', true);
 -- ==== sql/header.sql.j2
 -- pgrename migration 'assistant_snake_case': rename 6 table(s) in schema
 -- "public", the 21 object(s) named after them and 2 column(s);
@@ -431,7 +431,7 @@ VALUES
     ('assistant_snake_case', 7, 'column', 'public', 'chat_folders', 'sessionCount', '{"default": 0, "default_sql": null, "not_null": true, "type": "integer", "type_is_enum": false}'),
     ('assistant_snake_case', 8, 'column', 'public', 'chat_sessions', 'folderId', '{"default": null, "default_sql": null, "not_null": false, "type": "text", "type_is_enum": false}'),
     ('assistant_snake_case', 9, 'column', 'public', 'chat_sessions', 'isActive', '{"default": true, "default_sql": null, "not_null": true, "type": "boolean", "type_is_enum": false}'),
-    ('assistant_snake_case', 10, 'constraint', 'public', 'chat_sessions', 'chat_sessions_folderId_fkey', '{"column": "folderId", "on_delete": "SET NULL", "references": "chat_folders"}'),
+    ('assistant_snake_case', 10, 'constraint', 'public', 'chat_sessions', 'chat_sessions_folderId_fkey', '{"column": "folderId", "on_delete": "SET NULL", "on_update": "CASCADE", "references": "chat_folders"}'),
     ('assistant_snake_case', 11, 'merge', 'public', 'chat_sessions', 'chat_sessions_temp', '{"columns": [["id", "id"], ["userId", "userId"], ["title", "title"], ["createdAt", "createdAt"], ["lastMessageAt", "createdAt"]], "key": ["id"], "on_conflict": "skip"}'),
     ('assistant_snake_case', 12, 'merge', 'public', 'chat_messages', 'chat_messages_temp', '{"columns": [["id", "id"], ["sessionId", "conversationId"], ["role", "role"], ["content", "content"], ["createdAt", "createdAt"]], "key": ["id"], "on_conflict": "skip"}'),
     ('assistant_snake_case', 13, 'view', 'public', 'users', 'User', '{"columns": [["id", "id"], ["email", "email"], ["username", "username"], ["firstName", "firstName"], ["lastName", "lastName"], ["isActive", "isActive"], ["createdAt", "createdAt"], ["updatedAt", "updatedAt"]]}'),
@@ -520,7 +520,7 @@ ALTER TABLE "public"."chat_sessions" ADD COLUMN "isActive" boolean NOT NULL DEFA
 -- for every row written from now on, without reading the table under this transaction's locks
 -- (every existing value is NULL). The runner validates them after the commit, without blocking
 -- anyone (build/validate.sql).
-ALTER TABLE "public"."chat_sessions" ADD CONSTRAINT "chat_sessions_folderId_fkey" FOREIGN KEY ("folderId") REFERENCES "public"."chat_folders" ON DELETE SET NULL NOT VALID;
+ALTER TABLE "public"."chat_sessions" ADD CONSTRAINT "chat_sessions_folderId_fkey" FOREIGN KEY ("folderId") REFERENCES "public"."chat_folders" ON DELETE SET NULL ON UPDATE CASCADE NOT VALID;
 
 -- ==== sql/090_merge_rows.sql.j2
 -- Merge legacy rows into the new tables. Each row the merge inserts is recorded by its key, and
