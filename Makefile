@@ -11,7 +11,7 @@ APPROVAL := $(if $(APPROVE),--approve "$$APPROVE")
 DEMO_DB  := pgrename_demo
 
 .DEFAULT_GOAL := help
-.PHONY: help install postgres db db-stop demo demo-load analyze plan dry-run migrate verify rollback contract rehearse backup backup-verify backup-diff restore dumps restore-dump backups restore-backup status schema-upgrade psql test test-fast bench clean
+.PHONY: help install postgres db db-stop demo demo-load analyze plan dry-run migrate verify rollback contract rehearse backup backup-verify backup-diff restore dumps restore-dump backups restore-backup status schema-upgrade sets-status sets-validate sets-plan sets-migrate sets-rollback sets-baseline sets-repair psql test test-fast bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -100,6 +100,29 @@ backups: install
 	@$(RUNNER) backups
 restore-backup: install
 	@$(RUNNER) restore-backup $(if $(FILE),"$$FILE") $(if $(INTO_ORIGINAL),--into-original) $(APPROVAL)
+
+SET_RANGE := $(if $(START),--start "$$START") $(if $(END),--end "$$END") $(if $(TO),--to "$$TO") $(if $(ONLY),--only "$$ONLY") $(if $(OUT_OF_ORDER),--allow-out-of-order)
+
+sets-status: install ## every migration of the set (migration_sets in the config): applied, pending, edited, missing...
+	@$(RUNNER) sets-status
+
+sets-validate: install ## exit 3 if an applied migration's file was edited or is missing
+	@$(RUNNER) sets-validate
+
+sets-plan: install ## write build/sets-migrate.sql for the pending range (START= END= packages, TO=, ONLY=)
+	@$(RUNNER) sets-plan $(SET_RANGE)
+
+sets-migrate: install ## apply the pending range in one transaction (START= END=, or DB_MIGRATION_STARTWITH/ENDWITH; TO=, ONLY=, OUT_OF_ORDER=1)
+	@$(RUNNER) sets-migrate $(SET_RANGE) $(APPROVAL)
+
+sets-rollback: install ## roll back every migration above TO=NNN, newest first, with proof
+	@$(RUNNER) sets-rollback $(if $(TO),--to "$$TO") $(APPROVAL)
+
+sets-baseline: install ## adopt an existing database: record the migrations up to AT=NNN as present
+	@$(RUNNER) sets-baseline $(if $(AT),--at "$$AT") $(APPROVAL)
+
+sets-repair: install ## accept an edited applied migration (ACCEPT=NNN), or clear a failed one; audited
+	@$(RUNNER) sets-repair $(if $(ACCEPT),--accept "$$ACCEPT") $(APPROVAL)
 
 status: install ## pgrename's own schema version, applied migrations and the audit trail (EVENTS=N latest)
 	@$(RUNNER) status $(if $(EVENTS),--events "$$EVENTS")

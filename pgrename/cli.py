@@ -24,7 +24,7 @@ from pathlib import Path
 import psycopg
 
 from . import VERSION, json_output, own_schema, run_lock
-from .commands import analysis, data_backups, dumps, renaming
+from .commands import analysis, data_backups, dumps, renaming, sets
 from .commands import own_schema as own_schema_commands
 from .config import DEFAULT_LOCK_TIMEOUT, load_config
 from .connection import connect, reached, scrub, target_conninfo
@@ -53,6 +53,17 @@ def option(*flags: str, **settings) -> Option:
 
 JSON = option("--json", dest="as_json", action="store_true", help="machine-readable output on stdout")
 APPROVE = option("--approve", dest="approved", metavar="DBNAME", help="approval without a terminal: the database's name")
+# Which migrations of a set a run covers.
+SET_RANGE = (
+    option("--start", default=os.environ.get("DB_MIGRATION_STARTWITH") or None, metavar="PACKAGE",
+           help="the first package (default: $DB_MIGRATION_STARTWITH, else the first)"),
+    option("--end", default=os.environ.get("DB_MIGRATION_ENDWITH") or None, metavar="PACKAGE",
+           help="the last package (default: $DB_MIGRATION_ENDWITH, else the last)"),
+    option("--to", type=int, metavar="NNN", help="no migration numbered above this"),
+    option("--only", type=int, metavar="NNN", help="this one migration, manual-only ones included"),
+    option("--allow-out-of-order", action="store_true",
+           help="let a migration run below an applied number (recorded as out of order)"),
+)
 
 
 @dataclass(frozen=True)
@@ -65,6 +76,7 @@ class Command:
     needs_database: bool = True
     writes: bool = False           # takes the run lock first
     own_schema: bool = False       # and brings pgrename's own schema to its version
+    check_files: Callable[..., object] | None = None  # reads and checks its files (config given) before connecting
     old_names: tuple[str, ...] = field(default=())  # still accepted, with a note, for one release
 
 
@@ -107,6 +119,23 @@ COMMANDS = (
             needs_config=False),
     Command("schema-upgrade", "install or upgrade pgrename's own schema (sql/install/) to this release's version",
             own_schema_commands.cmd_schema_upgrade, needs_config=False, writes=True),
+    Command("sets-status", "every migration of the set: applied, pending, manual, edited, missing, out of order",
+            sets.cmd_sets_status, (JSON,), check_files=sets.files),
+    Command("sets-validate", "exit 3 if an applied migration's file was edited or is missing, or one failed",
+            sets.cmd_sets_validate, (JSON,), check_files=sets.files),
+    Command("sets-plan", "write build/sets-migrate.sql for the pending migrations of the range", sets.cmd_sets_plan,
+            SET_RANGE, check_files=sets.files),
+    Command("sets-migrate", "apply the pending migrations of the range in one transaction", sets.cmd_sets_migrate,
+            (*SET_RANGE, APPROVE), writes=True, own_schema=True, check_files=sets.files),
+    Command("sets-rollback", "roll back every migration above --to, newest first, and prove the schema is as before",
+            sets.cmd_sets_rollback, (option("--to", type=int, metavar="NNN", help="the number to roll back to"), APPROVE),
+            writes=True, own_schema=True, check_files=sets.files),
+    Command("sets-baseline", "record the migrations up to --at as present, without running them",
+            sets.cmd_sets_baseline, (option("--at", type=int, metavar="NNN", help="the last migration the database has"),
+                                     APPROVE), writes=True, own_schema=True, check_files=sets.files),
+    Command("sets-repair", "accept an edited applied migration's file, or clear a failed one (audited)",
+            sets.cmd_sets_repair, (option("--accept", type=int, metavar="NNN", help="the migration to repair"),
+                                   APPROVE), writes=True, own_schema=True, check_files=sets.files),
     Command("dumps", "list the backups in backups/: pg_dump files and data backups, each marked", dumps.cmd_dumps,
             (JSON,),
             needs_config=False, needs_database=False, old_names=("backups",)),
@@ -241,6 +270,8 @@ def run_command(command: Command, args: argparse.Namespace, conninfo: str, log: 
         log.debug("configuration: %s", json.dumps(dataclasses.asdict(config), default=str))
     about = f" migration {config.migration}, config {config.path}, profile {config.profile.name}," if config else ""
     options = {declared.dest: getattr(args, declared.dest) for declared in command.options}
+    if command.check_files:
+        command.check_files(config)
     if not command.needs_database:
         log.info("pgrename %s:%s database (none needed)", command.name, about)
         return command.handler(Context(config, None, "", conninfo), **options)

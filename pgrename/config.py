@@ -31,6 +31,7 @@ KEYS = {
     "contract": "a Prisma schema the database must match after migrate (make verify checks it)",
     "backup_exclude": "globs: tables `make backup` leaves out (e.g. _prisma_migrations, *Snapshot)",
     "backup_limits": "per table: {newest: N, by: column or [columns]}: `make backup` keeps only those rows",
+    "migration_sets": "numbered migrations: {directory, packages: {name: 000-018, ...}} (make sets-status, sets-migrate, ...)",
     "profile": "development, staging or production (PGRENAME_PROFILE or --profile override it)",
     "profiles": "per profile: auto_backup, dry_run_default, require_approval, backup_scope, hooks",
 }
@@ -114,6 +115,12 @@ class BackupLimit:
 
 
 @dataclass(frozen=True)
+class MigrationSets:
+    directory: Path                           # NNN_slug.sql here, rollback/ and verify/ beside them
+    packages: dict[str, tuple[int, int]]      # name: (first number, last number), in number order
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     migration: str
@@ -139,6 +146,7 @@ class Config:
     backup_limits: list[BackupLimit] = field(default_factory=list)
     merges: list[Merge] = field(default_factory=list)
     contract: Path | None = None
+    migration_sets: MigrationSets | None = None
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -348,6 +356,7 @@ def load_config(path: Path, profile_name: str | None = None) -> Config:
         contract = data.get("contract")
         if contract is not None:
             contract = (path.parent / _name(contract, "contract")).resolve()
+        migration_sets = _migration_sets(data.get("migration_sets"), path.parent)
     except ConfigError as error:
         raise ConfigError(f"{path}: {error}") from None
     return Config(path=path, migration=migration, schema=schema, lock_timeout=lock_timeout, tables=tables,
@@ -357,7 +366,37 @@ def load_config(path: Path, profile_name: str | None = None) -> Config:
                   added_columns=added_columns, compatibility_views=compatibility_views, merges=merges,
                   contract=contract, column_rule=None if column_rule == "none" else column_rule,
                   object_names=object_names, keep_names=keep_names, partitions=partitions, profile=profile,
-                  backup_exclude=backup_exclude, backup_limits=backup_limits)
+                  backup_exclude=backup_exclude, backup_limits=backup_limits, migration_sets=migration_sets)
+
+
+PACKAGE_RANGE = re.compile(r"^(\d+)\s*-\s*(\d+)$|^(\d+)\s*\+$")
+
+
+def _migration_sets(value: object, base: Path) -> MigrationSets | None:
+    """Where the numbered migrations are, and their packages: number ranges that do not overlap."""
+    if value is None:
+        return None
+    value = _mapping(value, "migration_sets")
+    unknown = sorted(set(value) - {"directory", "packages"})
+    if unknown:
+        raise ConfigError(f"migration_sets: unknown key {unknown[0]!r}; known keys: directory, packages")
+    directory = (base / _name(value.get("directory"), "migration_sets: directory")).resolve()
+    packages: dict[str, tuple[int, int]] = {}
+    for name, span in _mapping(value.get("packages"), "migration_sets: packages").items():
+        match = PACKAGE_RANGE.match(str(span).strip())
+        if not match:
+            raise ConfigError(f"migration_sets: package {name!r}: {span!r} is not a range such as 000-018 or 040+")
+        first, last = (int(match.group(1)), int(match.group(2))) if match.group(1) else (int(match.group(3)), 10 ** 9)
+        if first > last:
+            raise ConfigError(f"migration_sets: package {name!r} starts at {first}, after its end {last}")
+        packages[str(name)] = (first, last)
+    if not packages:
+        raise ConfigError("migration_sets: packages must name at least one range, e.g. {A: 000-018}")
+    spans = sorted(packages.items(), key=lambda item: item[1])
+    for (name, (_, last)), (other, (first, _)) in zip(spans, spans[1:]):
+        if first <= last:
+            raise ConfigError(f"migration_sets: packages {name!r} and {other!r} overlap at {first}")
+    return MigrationSets(directory, dict(spans))
 
 
 def _choice(data: dict, key: str, choices: tuple[str, ...]) -> str:

@@ -117,7 +117,8 @@ def blockers(conn: psycopg.Connection, config: Config) -> list[dict]:
     return [{key: (str(value) if value is not None else None) for key, value in row.items()} for row in rows]
 
 
-def record(conn: psycopg.Connection, event: str, migration: str, sql_checksum: str | None, details: dict) -> None:
+def record(conn: psycopg.Connection, event: str, migration: str | None, sql_checksum: str | None,
+           details: dict) -> None:
     """An audit row in a transaction of its own: kept even though the work it reports rolled back."""
     try:
         with conn.transaction():
@@ -147,10 +148,11 @@ def terminate_old_blockers(ctx: Context, held_by: list[dict]) -> None:
                     ", ".join(map(str, ended)), ctx.config.terminate_blockers_after)
 
 
-def apply(ctx: Context, script: Script, failed_event: str) -> None:
+def apply(ctx: Context, script: Script, failed_event: str, migration: str | None) -> None:
     """Run the script in one transaction. When a lock is not granted within lock_timeout the
     transaction rolls back (nothing changed, nobody kept waiting behind it); then wait, doubling
-    the wait each time, and try again, lock_retries times at most."""
+    the wait each time, and try again, lock_retries times at most. A failure is audited as
+    failed_event, about the migration named (None: a migration set's run)."""
     wait = seconds(ctx.config.retry_wait)
     attempts = ctx.config.lock_retries + 1
     for attempt in range(1, attempts + 1):
@@ -160,7 +162,7 @@ def apply(ctx: Context, script: Script, failed_event: str) -> None:
             return
         except StepFailed as failed:
             if not failed.is_lock_timeout or attempt == attempts:
-                raise fail(ctx, failed, failed_event, script.sha256, attempts=attempt) from None
+                raise fail(ctx, failed, failed_event, migration, script.sha256, attempts=attempt) from None
             held_by = blockers(ctx.conn, ctx.config)
             log.warning("attempt %d of %d: a lock was not granted within lock_timeout (%s); rolled back, "
                         "nothing changed. Sessions holding locks on the tables:\n%s\ntrying again in %.1f s",
@@ -170,7 +172,8 @@ def apply(ctx: Context, script: Script, failed_event: str) -> None:
             wait *= 2
 
 
-def fail(ctx: Context, failed: StepFailed, event: str, sql_checksum: str, attempts: int = 1) -> Failure:
+def fail(ctx: Context, failed: StepFailed, event: str, migration: str | None, sql_checksum: str,
+         attempts: int = 1) -> Failure:
     """Report a failed run, record it, and say how the command ends."""
     details = failed.details() | {"client_host": socket.gethostname(), "attempts": attempts}
     message = failed.report()
@@ -180,6 +183,6 @@ def fail(ctx: Context, failed: StepFailed, event: str, sql_checksum: str, attemp
         message = (f"a lock was not granted within lock_timeout ({ctx.config.lock_timeout}), {attempts} "
                    f"attempt(s); nothing was changed.\n{message}\nsessions holding locks on the tables:\n"
                    + describe_blockers(held_by))
-    record(ctx.conn, event, ctx.config.migration, sql_checksum, details)
+    record(ctx.conn, event, migration, sql_checksum, details)
     return Failure(message + f"\n{event.replace('_', ' ')}: the transaction was rolled back; the database is as it was.",
                    failed.exit_code())

@@ -120,6 +120,14 @@ def render(template: str, context: dict) -> Part:
     return Part(template, format_sql(text))
 
 
+def render_source(text: str, where: str, context: dict) -> str:
+    """A DBA's own template (a migration's .sql.j2), with pgrename's filters (ident, literal)."""
+    try:
+        return _environment.from_string(text).render(**context)
+    except (jinja2.UndefinedError, jinja2.TemplateSyntaxError) as error:
+        raise RenderError(f"{where}: {error.message}") from None
+
+
 def render_text(template: str, context: dict) -> str:
     """A report template (not SQL): rendered as is."""
     try:

@@ -30,6 +30,8 @@ def test_discovery_proposes_names_by_the_naming_rule(empty_db):
 
 
 def test_every_analysis_query_runs_as_is_in_psql(demo_db):
+    for script in sorted((PROJECT_DIR / "sql" / "install").glob("[0-9][0-9][0-9]_*.sql")):  # sets_status reads its history
+        psql(demo_db.url, "--single-transaction", "-f", str(script))
     for query in sorted(ANALYSIS.glob("*.sql")):
         if query.name != "statements.sql":  # needs the pg_stat_statements extension
             rows(demo_db, query.name, """SET pgrename.map = '{"User": "users"}'""")

@@ -24,7 +24,8 @@ def answer(result, command: str, exit_code: int = 0) -> dict:
 
 def test_every_command_with_json_output_has_its_schema():
     with_json = {c.name for c in cli.COMMANDS if any("--json" in o.flags for o in c.options)} | {"analyze"}
-    assert with_json == {"analyze", "plan", "status", "dumps", "backup", "backup-verify", "backup-diff", "restore"}
+    assert with_json == {"analyze", "plan", "status", "dumps", "backup", "backup-verify", "backup-diff", "restore",
+                         "sets-status", "sets-validate"}
     assert all((REPORTS / f"{name}.schema.json").exists() for name in with_json)
 
 

@@ -190,7 +190,7 @@ def cmd_migrate(ctx: Context, apply_now: bool = False, approved: str | None = No
     log.info("migrate (one transaction, lock_timeout %s): %s, sha256 %s", ctx.config.lock_timeout,
              BUILD_DIR / "migrate.sql", migrate.sha256)
     started = time.monotonic()
-    apply(ctx, migrate, "migration_failed")
+    apply(ctx, migrate, "migration_failed", ctx.config.migration)
     log.info("migration %s applied in %.0f ms: %s; verification passed.", ctx.config.migration,
              (time.monotonic() - started) * 1000,
              ", ".join(counted(kind, n) for kind, n in plan.counts().items()) + " renamed")
@@ -302,7 +302,7 @@ def roll_back(ctx: Context, recorded: plans.Plan) -> None:
     path = write("rollback.sql", rollback)
     log.info("rollback (one transaction, lock_timeout %s): %s, sha256 %s", ctx.config.lock_timeout, path,
              rollback.sha256)
-    apply(ctx, rollback, "rollback_failed")
+    apply(ctx, rollback, "rollback_failed", ctx.config.migration)
     log.info("migration %s rolled back; every name restored, schema fingerprint equal to before.",
              ctx.config.migration)
     hook(ctx, "after_rollback", after_commit=True)
@@ -324,7 +324,7 @@ def cmd_contract(ctx: Context, undo: bool = False, approved: str | None = None) 
     log.info("%s the compatibility views %s:", "re-creating" if undo else "dropping", ", ".join(views) or "(none)")
     approve(ctx, "contract", approved)
     write("uncontract.sql" if undo else "contract.sql", script)
-    apply(ctx, script, "contract_failed")
+    apply(ctx, script, "contract_failed", ctx.config.migration)
     log.info("%s", "views back: old clients work again." if undo
              else "contracted: only the new names remain. `make rollback` still undoes the whole migration.")
     return EXIT_OK

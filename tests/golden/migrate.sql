@@ -1,5 +1,5 @@
--- pgrename script, sha256 81733fd3e45d5d383cc2046ef9fff97069d31237a3a4320521e5507946dd6f1c of every line after these two (tail -n +3 FILE | sha256sum)
-SELECT set_config('pgrename.script_sha256', '81733fd3e45d5d383cc2046ef9fff97069d31237a3a4320521e5507946dd6f1c', true);
+-- pgrename script, sha256 e748e7d26ff05f95e2c84db5a4d52f81dfdad7d1dca509b9b11d602105852b7c of every line after these two (tail -n +3 FILE | sha256sum)
+SELECT set_config('pgrename.script_sha256', 'e748e7d26ff05f95e2c84db5a4d52f81dfdad7d1dca509b9b11d602105852b7c', true);
 -- ==== sql/header.sql.j2
 -- pgrename migration 'assistant_snake_case': rename 6 table(s) in schema
 -- "public", the 21 object(s) named after them and 2 column(s);
@@ -353,11 +353,11 @@ BEGIN
     IF to_regclass('pgrename.schema_version') IS NOT NULL THEN
         SELECT max(version) INTO found FROM pgrename.schema_version;
     END IF;
-    IF found IS DISTINCT FROM 5 THEN
-        RAISE EXCEPTION 'pgrename: its own schema here is at version %, this script needs version 5',
+    IF found IS DISTINCT FROM 6 THEN
+        RAISE EXCEPTION 'pgrename: its own schema here is at version %, this script needs version 6',
             coalesce(found, 0)
             USING ERRCODE = 'PGR04',
-                  HINT = CASE WHEN coalesce(found, 0) < 5
+                  HINT = CASE WHEN coalesce(found, 0) < 6
                               THEN 'Upgrade it first: make schema-upgrade (or psql -f each pending sql/install/NNN_*.sql, in order).'
                               ELSE 'A newer pgrename has upgraded it: render the script with that release.' END;
     END IF;

@@ -1,5 +1,5 @@
--- pgrename script, sha256 1642ba11802dec1574b81c4e8ada017ba9c70692d30437bb0661047e9c67642c of every line after these two (tail -n +3 FILE | sha256sum)
-SELECT set_config('pgrename.script_sha256', '1642ba11802dec1574b81c4e8ada017ba9c70692d30437bb0661047e9c67642c', true);
+-- pgrename script, sha256 708d546f6750a91b2dbcf6f815941d5c591b00e670525b41a89b40d9c948ac74 of every line after these two (tail -n +3 FILE | sha256sum)
+SELECT set_config('pgrename.script_sha256', '708d546f6750a91b2dbcf6f815941d5c591b00e670525b41a89b40d9c948ac74', true);
 -- ==== rollback/header.sql.j2
 -- pgrename rollback of migration 'assistant_snake_case': give 6 table(s) in schema
 -- "public", the 21 object(s) named after them and 2 column(s) their names back.
@@ -228,11 +228,11 @@ BEGIN
     IF to_regclass('pgrename.schema_version') IS NOT NULL THEN
         SELECT max(version) INTO found FROM pgrename.schema_version;
     END IF;
-    IF found IS DISTINCT FROM 5 THEN
-        RAISE EXCEPTION 'pgrename: its own schema here is at version %, this script needs version 5',
+    IF found IS DISTINCT FROM 6 THEN
+        RAISE EXCEPTION 'pgrename: its own schema here is at version %, this script needs version 6',
             coalesce(found, 0)
             USING ERRCODE = 'PGR04',
-                  HINT = CASE WHEN coalesce(found, 0) < 5
+                  HINT = CASE WHEN coalesce(found, 0) < 6
                               THEN 'Upgrade it first: make schema-upgrade (or psql -f each pending sql/install/NNN_*.sql, in order).'
                               ELSE 'A newer pgrename has upgraded it: render the script with that release.' END;
     END IF;

@@ -1,0 +1,189 @@
+"""Numbered migration sets: the files of migration_sets.directory, read and checked before
+anything connects.
+
+    NNN_slug.sql (or .sql.j2)     the migration; NNN, its number, is its identity
+    rollback/NNN_slug.sql         its mirror, newest first on rollback (none: irreversible)
+    verify/NNN_slug.sql           optional: raises if the migration did not do its work
+
+Directives, in a comment among the first lines of a migration:
+
+    -- pgrename: manual-only        a plain sets-migrate leaves it out; ONLY=NNN runs it
+    -- pgrename: irreversible       it has no rollback; a rollback over it is refused
+
+A file's checksum is taken on its bytes without a BOM and with CRLF and CR as LF (sha256-lf), so
+that a checkout with other line endings is not an edit.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import MigrationSets
+from .errors import UsageError
+from .render import Part, Script, render, render_source
+
+CHECKSUM_ALGORITHM = "sha256-lf"
+FILE_NAME = re.compile(r"^(\d{3,})_([A-Za-z0-9_-]+)\.sql(\.j2)?$")
+DIRECTIVE = re.compile(r"^--\s*pgrename:\s*(.+)$")
+DIRECTIVES = {"manual-only", "irreversible"}
+
+
+class SetError(UsageError):
+    """The migration files, or what was asked of them, cannot be used; nothing connected."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    number: int
+    name: str                 # the file's name
+    package: str
+    path: Path
+    sql: str                  # as it runs: rendered, for .sql.j2
+    source_sha256: str
+    rollback: Path | None
+    verify: Path | None
+    manual: bool
+    irreversible: bool
+
+    @property
+    def rendered_sha256(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+    @property
+    def rollback_sql(self) -> str | None:
+        return read(self.rollback) if self.rollback else None
+
+    @property
+    def rollback_sha256(self) -> str | None:
+        return source_sha256(self.rollback) if self.rollback else None
+
+    @property
+    def verify_sql(self) -> str | None:
+        return read(self.verify) if self.verify else None
+
+    def recorded(self) -> dict:
+        """What pgrename.set_migration records of it, and sql/analysis/sets_status.sql compares."""
+        return {"number": self.number, "name": self.name, "package": self.package,
+                "source_sha256": self.source_sha256, "rendered_sha256": self.rendered_sha256,
+                "rollback_sha256": self.rollback_sha256, "manual": self.manual, "irreversible": self.irreversible}
+
+
+def normalised(data: bytes) -> bytes:
+    return data.removeprefix(b"\xef\xbb\xbf").replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+
+
+def source_sha256(path: Path) -> str:
+    return hashlib.sha256(normalised(path.read_bytes())).hexdigest()
+
+
+def read(path: Path) -> str:
+    try:
+        return normalised(path.read_bytes()).decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SetError(f"{path}: not UTF-8 text ({error.reason})") from None
+
+
+def discover(sets: MigrationSets) -> list[Migration]:
+    """Every migration of the directory, in number order, each in its package, checked."""
+    if not sets.directory.is_dir():
+        raise SetError(f"migration_sets: directory {sets.directory} does not exist")
+    by_number: dict[int, Path] = {}
+    for path in sorted(sets.directory.iterdir()):
+        if path.is_dir() or path.name.startswith("."):
+            continue
+        match = FILE_NAME.match(path.name)
+        if not match:
+            raise SetError(f"{path}: not a migration file name (NNN_slug.sql or NNN_slug.sql.j2)")
+        number = int(match.group(1))
+        if number in by_number:
+            raise SetError(f"{by_number[number].name} and {path.name} have the same number {number}: "
+                           "a number is a migration's identity")
+        by_number[number] = path
+    return [_migration(number, path, sets) for number, path in sorted(by_number.items())]
+
+
+def _migration(number: int, path: Path, sets: MigrationSets) -> Migration:
+    package = next((name for name, (first, last) in sets.packages.items() if first <= number <= last), None)
+    if package is None:
+        raise SetError(f"{path.name}: number {number} is in no package of migration_sets.packages "
+                       f"({', '.join(f'{name} {first:03d}-{last:03d}' for name, (first, last) in sets.packages.items())})")
+    text = read(path)
+    directives = {word.strip() for line in text.splitlines()[:10] if (found := DIRECTIVE.match(line.strip()))
+                  for word in found.group(1).split(",")}
+    unknown = sorted(directives - DIRECTIVES)
+    if unknown:
+        raise SetError(f"{path.name}: unknown directive {unknown[0]!r}; known: {', '.join(sorted(DIRECTIVES))}")
+    rollback = _beside(sets.directory / "rollback", path.name)
+    if "irreversible" in directives and rollback:
+        raise SetError(f"{path.name} says it is irreversible but has a rollback file {rollback}")
+    if "irreversible" not in directives and not rollback:
+        raise SetError(f"{path.name} has no rollback file (rollback/{path.name}); write one, or mark it "
+                       "'-- pgrename: irreversible'")
+    sql = render_source(text, str(path), {"number": number}) if path.name.endswith(".j2") else text
+    return Migration(number, path.name, package, path, sql, source_sha256(path), rollback,
+                     _beside(sets.directory / "verify", path.name), "manual-only" in directives,
+                     "irreversible" in directives)
+
+
+def _beside(folder: Path, name: str) -> Path | None:
+    """rollback/ or verify/'s file of a migration: the same name, .sql or .sql.j2."""
+    stem = name.removesuffix(".j2")
+    return next((p for p in (folder / stem, folder / f"{stem}.j2") if p.is_file()), None)
+
+
+def package_range(sets: MigrationSets, name: str) -> tuple[int, int]:
+    if name not in sets.packages:
+        raise SetError(f"unknown package {name!r}; packages: {', '.join(sets.packages)}")
+    return sets.packages[name]
+
+
+def selected(migrations: list[Migration], sets: MigrationSets, start: str | None, end: str | None,
+             to: int | None, only: int | None) -> list[Migration]:
+    """The migrations a run covers: START..END packages (or numbers up TO one), manual-only ones
+    left out; or ONLY the one numbered."""
+    if only is not None:
+        found = [m for m in migrations if m.number == only]
+        if not found:
+            raise SetError(f"no migration numbered {only:03d} in {sets.directory}")
+        return found
+    first = package_range(sets, start)[0] if start else 0
+    last = package_range(sets, end)[1] if end else 10 ** 9
+    if to is not None:
+        last = min(last, to)
+    if first > last:
+        raise SetError(f"the start ({start or first}) comes after the end ({end or last})")
+    return [m for m in migrations if first <= m.number <= last and not m.manual]
+
+
+def _context_of(m: Migration) -> dict:
+    return {**m.recorded(), "name": m.name}
+
+
+def apply_script(migrations: list[Migration], context: dict) -> Script:
+    """One transaction: each migration as its file says (verbatim), its verify script, its history row."""
+    parts = [render("sql/sets/header.sql.j2", {**context, "migrations": [_context_of(m) for m in migrations]})]
+    for m in migrations:
+        item = {**context, "m": _context_of(m), "algorithm": CHECKSUM_ALGORITHM}
+        verify = (f"-- verify/{m.verify.name}: raises if {m.name} did not do its work.\n{m.verify_sql.strip()}\n\n"
+                  if m.verify else "")
+        parts.append(Part(m.name, f"{render('sql/sets/before_migration.sql.j2', item).sql}\n{m.sql.strip()}\n\n"
+                                  f"{verify}{render('sql/sets/after_migration.sql.j2', item).sql}"))
+    parts.append(render("sql/sets/audit.sql.j2", {**context, "migrations": [_context_of(m) for m in migrations]}))
+    return Script(tuple(parts))
+
+
+def rollback_script(migrations: list[Migration], context: dict) -> Script:
+    """One transaction: the rollback files newest first, the history rows, then the proof that the
+    schema is what it was before the oldest of them ran."""
+    newest_first = sorted(migrations, key=lambda m: m.number, reverse=True)
+    listed = {**context, "migrations": [_context_of(m) for m in newest_first]}
+    parts = [render("rollback/sets/header.sql.j2", listed)]
+    for m in newest_first:
+        item = {**context, "m": _context_of(m)}
+        parts.append(Part(f"rollback/{m.rollback.name}", f"{render('rollback/sets/before_migration.sql.j2', item).sql}"
+                                                         f"{m.rollback_sql.strip()}\n\n"
+                                                         f"{render('rollback/sets/after_migration.sql.j2', item).sql}"))
+    parts += [render("rollback/sets/prove.sql.j2", listed), render("rollback/sets/audit.sql.j2", listed)]
+    return Script(tuple(parts))
