@@ -268,7 +268,9 @@ def run_command(command: Command, args: argparse.Namespace, conninfo: str, log: 
         # The whole configuration goes to the log file only (it holds no password: those stay in
         # DATABASE_URL or the environment, which are shown without it).
         log.debug("configuration: %s", json.dumps(dataclasses.asdict(config), default=str))
-    about = f" migration {config.migration}, config {config.path}, profile {config.profile.name}," if config else ""
+    subject = (f"migration set {config.migration_sets.directory}" if command.check_files and config.migration_sets
+               else f"migration {config.migration}" if config else "")
+    about = f" {subject}, config {config.path}, profile {config.profile.name}," if config else ""
     options = {declared.dest: getattr(args, declared.dest) for declared in command.options}
     if command.check_files:
         command.check_files(config)
