@@ -9,6 +9,9 @@ Directives, in a comment among the first lines of a migration:
 
     -- pgrename: manual-only        a plain sets-migrate leaves it out; ONLY=NNN runs it
     -- pgrename: irreversible       it has no rollback; a rollback over it is refused
+    -- pgrename: no-transaction     it runs alone, outside a transaction, statement by statement
+                                    (CREATE INDEX CONCURRENTLY); its rollback file runs in the
+                                    rollback's transaction as any other
 
 A file's checksum is taken on its bytes without a BOM and with CRLF and CR as LF (sha256-lf), so
 that a checkout with other line endings is not an edit.
@@ -27,7 +30,7 @@ from .render import Part, Script, render, render_source
 CHECKSUM_ALGORITHM = "sha256-lf"
 FILE_NAME = re.compile(r"^(\d{3,})_([A-Za-z0-9_-]+)\.sql(\.j2)?$")
 DIRECTIVE = re.compile(r"^--\s*pgrename:\s*(.+)$")
-DIRECTIVES = {"manual-only", "irreversible"}
+DIRECTIVES = {"manual-only", "irreversible", "no-transaction"}
 
 
 class SetError(UsageError):
@@ -46,6 +49,7 @@ class Migration:
     verify: Path | None
     manual: bool
     irreversible: bool
+    no_transaction: bool = False
 
     @property
     def rendered_sha256(self) -> str:
@@ -124,7 +128,7 @@ def _migration(number: int, path: Path, sets: MigrationSets) -> Migration:
     sql = render_source(text, str(path), {"number": number}) if path.name.endswith(".j2") else text
     return Migration(number, path.name, package, path, sql, source_sha256(path), rollback,
                      _beside(sets.directory / "verify", path.name), "manual-only" in directives,
-                     "irreversible" in directives)
+                     "irreversible" in directives, "no-transaction" in directives)
 
 
 def _beside(folder: Path, name: str) -> Path | None:
@@ -159,6 +163,26 @@ def selected(migrations: list[Migration], sets: MigrationSets, start: str | None
 
 def _context_of(m: Migration) -> dict:
     return {**m.recorded(), "name": m.name}
+
+
+def runs(migrations: list[Migration]) -> list[list[Migration]]:
+    """The migrations in the runs they apply in: consecutive ones share a transaction; a
+    no-transaction one runs alone."""
+    grouped: list[list[Migration]] = []
+    for m in migrations:
+        if m.no_transaction or not grouped or grouped[-1][0].no_transaction:
+            grouped.append([m])
+        else:
+            grouped[-1].append(m)
+    return grouped
+
+
+def no_transaction_script(m: Migration, context: dict) -> Script:
+    """A no-transaction migration: recorded as failed, its statements one by one, then applied."""
+    item = {**context, "m": _context_of(m) | {"sql": m.sql}, "algorithm": CHECKSUM_ALGORITHM}
+    return Script((render("sql/sets/no_transaction.sql.j2", item | {"part": "start"}),
+                   Part(m.name, m.sql.strip() + "\n"),
+                   render("sql/sets/no_transaction.sql.j2", item | {"part": "done"})))
 
 
 def apply_script(migrations: list[Migration], context: dict) -> Script:

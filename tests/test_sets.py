@@ -47,7 +47,7 @@ def test_the_demo_set_applies_by_package_rolls_back_with_proof_and_applies_again
     assert "applied 2 migration(s): 019_posts_and_status.sql, 020_tags.sql.j2" in applied.out
     assert state(empty_db, config) == {
         "000_locations.sql": "applied", "001_events.sql": "applied", "002_participants.sql": "applied",
-        "019_posts_and_status.sql": "applied", "020_tags.sql.j2": "applied", "021_seed_demo_rows.sql": "manual"}
+        "003_events_starts_at_index.sql": "applied", "019_posts_and_status.sql": "applied", "020_tags.sql.j2": "applied", "021_seed_demo_rows.sql": "manual"}
 
     rolled_back = empty_db.runner("sets-rollback", "--to", "18", config=config)
     assert rolled_back.code == 0, rolled_back.text
@@ -56,8 +56,8 @@ def test_the_demo_set_applies_by_package_rolls_back_with_proof_and_applies_again
     assert empty_db.runner("sets-migrate", config=config).code == 0  # every package: B again
     assert empty_db.runner("sets-validate", config=config).code == 0
     events = [row[0] for row in empty_db.query("SELECT event FROM pgrename.audit ORDER BY id")]
-    assert events == ["sets_migrate", "sets_migrate", "sets_rollback", "sets_migrate"]
-    assert empty_db.scalar("SELECT count(*) FROM pgrename.set_migration WHERE status = 'applied'") == 5
+    assert events == ["sets_migrate", "sets_migrate", "sets_migrate", "sets_rollback", "sets_migrate"]  # 003 alone
+    assert empty_db.scalar("SELECT count(*) FROM pgrename.set_migration WHERE status = 'applied'") == 6
 
 
 def test_the_environment_chooses_the_packages(empty_db, migrations):
@@ -127,12 +127,12 @@ def test_a_file_below_the_applied_maximum_runs_only_when_allowed(empty_db, migra
 
 def test_a_failing_migration_names_its_file_and_changes_nothing(empty_db, migrations):
     config = sets_config(empty_db, migrations)
-    (migrations / "019_posts_and_status.sql").write_text("CREATE TABLE posts (id int);\nSELECT 1 / 0;\n")
+    (migrations / "002_participants.sql").write_text("CREATE TABLE participants (id int);\nSELECT 1 / 0;\n")
     dump = empty_db.schema_dump()
     failed = empty_db.runner("sets-migrate", config=config)
     assert failed.code == 1
-    assert "019_posts_and_status.sql" in failed.text and "division by zero" in failed.text
-    assert empty_db.schema_dump() == dump  # 000-002 rolled back with it: one transaction
+    assert "002_participants.sql" in failed.text and "division by zero" in failed.text
+    assert empty_db.schema_dump() == dump  # 000 and 001 rolled back with it: one transaction
     assert empty_db.scalar("SELECT count(*) FROM pgrename.set_migration") == 0
     assert empty_db.scalar("SELECT count(*) FROM pgrename.audit WHERE event = 'sets_failed'") == 1
 
@@ -163,11 +163,42 @@ def test_baseline_adopts_a_database_built_without_pgrename(empty_db, migrations)
 
 
 def test_the_plan_runs_as_is_in_psql(empty_db, migrations):
+    """Three scripts: 000-002 in one transaction, 003 (CREATE INDEX CONCURRENTLY) outside one, 019-020."""
     config = sets_config(empty_db, migrations)
     assert empty_db.runner("schema-upgrade").code == 0
-    assert empty_db.runner("sets-plan", config=config).code == 0
-    psql(empty_db.url, "--single-transaction", "-f", str(empty_db.workdir / "build" / "sets-migrate.sql"))
+    planned = empty_db.runner("sets-plan", config=config)
+    assert planned.code == 0, planned.text
+    assert "sets-migrate-2.sql: outside a transaction (psql without --single-transaction)" in planned.out
+    build = empty_db.workdir / "build"
+    psql(empty_db.url, "--single-transaction", "-f", str(build / "sets-migrate-1.sql"))
+    psql(empty_db.url, "-f", str(build / "sets-migrate-2.sql"))
+    psql(empty_db.url, "--single-transaction", "-f", str(build / "sets-migrate-3.sql"))
     assert set(state(empty_db, config).values()) == {"applied", "manual"}
+    assert empty_db.scalar("SELECT indisvalid FROM pg_index WHERE indexrelid = 'events_starts_at_idx'::regclass")
+
+
+def test_a_no_transaction_migration_that_fails_half_way_is_reported_repaired_and_run_again(empty_db, migrations):
+    config = sets_config(empty_db, migrations)
+    assert empty_db.runner("sets-migrate", "--to", "2", config=config).code == 0
+    empty_db.execute("INSERT INTO locations (xmlid, name) VALUES ('a', 'Hall'), ('b', 'Hall')")
+    (migrations / "004_unique_names.sql").write_text(
+        "-- pgrename: no-transaction\nCREATE UNIQUE INDEX CONCURRENTLY locations_name_key ON locations (name);\n")
+    (migrations / "rollback" / "004_unique_names.sql").write_text("DROP INDEX locations_name_key;\n")
+
+    failed = empty_db.runner("sets-migrate", config=config)
+    assert failed.code == 1
+    assert "004_unique_names.sql" in failed.text and "could not create unique index" in failed.text
+    assert "invalid index public.locations_name_key on locations" in failed.text
+    assert state(empty_db, config)["004_unique_names.sql"] == "failed"
+    assert empty_db.runner("sets-migrate", config=config).code == 3  # refused while it is failed
+
+    assert empty_db.runner("sets-repair", "--accept", "4", config=config).code == 0
+    empty_db.execute("UPDATE locations SET name = 'Garden' WHERE xmlid = 'b'")
+    again = empty_db.runner("sets-migrate", config=config)
+    assert again.code == 0, again.text
+    assert "dropping the invalid index public.locations_name_key" in again.text
+    assert empty_db.scalar("SELECT indisvalid FROM pg_index WHERE indexrelid = 'locations_name_key'::regclass")
+    assert state(empty_db, config)["004_unique_names.sql"] == "applied"
 
 
 @pytest.mark.parametrize("change, message", [

@@ -13,13 +13,14 @@ from psycopg.rows import dict_row
 from .. import json_output, own_schema, run_lock, sets
 from ..approval import approve
 from ..config import Config, MigrationSets
-from ..errors import EXIT_CHECK_FAILED, EXIT_OK, CheckFailed, UsageError
-from ..execute import Context, apply
+from ..errors import EXIT_CHECK_FAILED, EXIT_OK, CheckFailed, Failure, UsageError
+from ..execute import Context, StepFailed, apply, record, run
 from ..locations import SQL_ROOT
 from ..render import Script, render
 from .renaming import write
 
 STATUS_QUERY = SQL_ROOT / "sql" / "analysis" / "sets_status.sql"
+INVALID_INDEXES_QUERY = SQL_ROOT / "sql" / "analysis" / "invalid_indexes.sql"
 TROUBLE = ("edited", "missing", "failed")
 
 log = logging.getLogger("pgrename")
@@ -115,15 +116,32 @@ def _to_run(ctx: Context, start: str | None, end: str | None, to: int | None, on
     return pending, context
 
 
+def _scripts(pending: list[sets.Migration], context: dict) -> list[tuple[str, Script, bool]]:
+    """The run's scripts, in order: (file name in build/, script, whether it runs outside a
+    transaction). One, sets-migrate.sql, unless a no-transaction migration splits the run."""
+    grouped = sets.runs(pending)
+    scripts = []
+    for number, group in enumerate(grouped, start=1):
+        name = "sets-migrate.sql" if len(grouped) == 1 else f"sets-migrate-{number}.sql"
+        if group[0].no_transaction:
+            scripts.append((name, sets.no_transaction_script(group[0], context), True))
+        else:
+            scripts.append((name, sets.apply_script(group, context), False))
+    return scripts
+
+
 def cmd_sets_plan(ctx: Context, start: str | None = None, end: str | None = None, to: int | None = None,
                   only: int | None = None, allow_out_of_order: bool = False) -> int:
-    """Write build/sets-migrate.sql for the pending range, for review or for psql."""
+    """Write the scripts of the pending range to build/, for review or for psql (in order; each in
+    one transaction, but a no-transaction migration's, which psql runs without --single-transaction)."""
     pending, context = _to_run(ctx, start, end, to, only, allow_out_of_order)
     if not pending:
         log.info("nothing to apply: every migration of the range is applied")
         return EXIT_OK
-    log.info("to apply, in one transaction: %s", ", ".join(m.name for m in pending))
-    write("sets-migrate.sql", sets.apply_script(pending, context))
+    for name, script, outside in _scripts(pending, context):
+        log.info("%s: %s", name, "outside a transaction (psql without --single-transaction)" if outside
+                 else "one transaction")
+        write(name, script)
     return EXIT_OK
 
 
@@ -134,14 +152,36 @@ def cmd_sets_migrate(ctx: Context, start: str | None = None, end: str | None = N
     if not pending:
         log.info("nothing to apply: every migration of the range is applied")
         return EXIT_OK
-    log.info("to apply, in one transaction (lock_timeout %s): %s", ctx.config.lock_timeout,
-             ", ".join(m.name for m in pending))
+    log.info("to apply (lock_timeout %s): %s", ctx.config.lock_timeout,
+             "; then ".join(", ".join(m.name for m in group) + (" (outside a transaction)" if group[0].no_transaction
+                                                                 else " (one transaction)")
+                            for group in sets.runs(pending)))
     approve(ctx, "sets-migrate", approved)
-    script = sets.apply_script(pending, context)
-    write("sets-migrate.sql", script)
-    apply(ctx, script, "sets_failed", None)
+    for name, script, outside in _scripts(pending, context):
+        write(name, script)
+        if outside:
+            _run_outside_a_transaction(ctx, script)
+        else:
+            apply(ctx, script, "sets_failed", None)
     log.info("applied %d migration(s): %s", len(pending), ", ".join(m.name for m in pending))
     return EXIT_OK
+
+
+def _run_outside_a_transaction(ctx: Context, script: Script) -> None:
+    """A no-transaction migration, statement by statement. When one fails, what ran stays: its
+    history row says failed, and any index it left invalid is named."""
+    try:
+        run(ctx.conn, script.runnable())
+    except StepFailed as failed:
+        record(ctx.conn, "sets_failed", None, script.sha256, failed.details() | {"client_host": socket.gethostname()})
+        with ctx.conn.cursor(row_factory=dict_row) as cur:
+            invalid = cur.execute(INVALID_INDEXES_QUERY.read_text()).fetchall()
+        left = "".join(f"\n  invalid index {i['index_schema']}.{i['index_name']} on {i['table_name']}: {i['definition']}"
+                       for i in invalid)
+        raise Failure(f"{failed.report()}\nit ran outside a transaction: the statements before the failing one stay "
+                      f"done, and its history row says failed.{left or ' No index was left invalid.'}\n"
+                      "Fix the cause, clear it with make sets-repair ACCEPT=NNN, and run it again: an invalid index "
+                      "it left is dropped first.", failed.exit_code()) from None
 
 
 def cmd_sets_rollback(ctx: Context, to: int | None = None, approved: str | None = None) -> int:
