@@ -23,6 +23,10 @@ deadlock_timeout per attempt, rolls back, retries), side by side with the same r
 through psql -f with its timeouts taken out, which queues behind the blocker and every reader
 behind it.
 
+migration sets: --set-sizes small numbered migrations (a table each), applied by sets-migrate and
+rolled back by sets-rollback, side by side with the same files run through psql -f one by one.
+Time per migration should not grow with the count: the history is checked in one query.
+
 Runs on the embedded PostgreSQL (or DATABASE_URL's server), in scratch databases it drops after.
 """
 from __future__ import annotations
@@ -45,6 +49,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from pgrename import analyze, backup, own_schema  # noqa: E402
 from pgrename import plan as plans  # noqa: E402
 from pgrename.commands.renaming import cmd_migrate  # noqa: E402
+from pgrename.commands.sets import cmd_sets_migrate, cmd_sets_rollback  # noqa: E402
+from pgrename.config import MigrationSets  # noqa: E402
 from pgrename.data import restore, take  # noqa: E402
 from pgrename.errors import Failure  # noqa: E402
 from pgrename.execute import Context  # noqa: E402
@@ -251,6 +257,39 @@ def measure_data_backup(admin_url: str, rows: int) -> list[tuple[str, float, flo
         drop_database(admin_url, "pgrename_bench_data")
 
 
+def measure_sets(admin_url: str, count: int) -> tuple[float, float, float]:
+    """Seconds to apply and to roll back `count` migrations with pgrename, and to apply them with psql."""
+    name = f"pgrename_bench_sets_{count}"
+    folder = Path(tempfile.mkdtemp(prefix="pgrename-bench-sets-"))
+    (folder / "rollback").mkdir()
+    for number in range(count):
+        (folder / f"{number:03d}_table_{number}.sql").write_text(f"CREATE TABLE set_table_{number} (id int PRIMARY KEY);\n")
+        (folder / "rollback" / f"{number:03d}_table_{number}.sql").write_text(f"DROP TABLE set_table_{number};\n")
+    config = Config(path=Path("bench"), migration="bench", schema="public", lock_timeout="5s", tables={},
+                    migration_sets=MigrationSets(folder, {"all": (0, 999)}))
+    try:
+        url = fresh_database(admin_url, name)
+        with connect(url) as conn:
+            own_schema.upgrade(conn)
+            context = Context(config, conn, describe(url), url)
+            started = time.perf_counter()
+            cmd_sets_migrate(context)
+            applied = time.perf_counter() - started
+            started = time.perf_counter()
+            cmd_sets_rollback(context, to=-1)
+            rolled_back = time.perf_counter() - started
+        url = fresh_database(admin_url, name)
+        started = time.perf_counter()
+        for number in range(count):
+            subprocess.run(["psql", url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-f",
+                            str(folder / f"{number:03d}_table_{number}.sql")], check=True, capture_output=True)
+        by_psql = time.perf_counter() - started
+        return applied, rolled_back, by_psql
+    finally:
+        drop_database(admin_url, name)
+        shutil.rmtree(folder)
+
+
 def measure_migrate(admin_url: str, rows: int) -> float:
     """Seconds to migrate a table of `rows` rows: the whole transaction, checks included."""
     name = f"pgrename_bench_rows_{rows}"
@@ -280,6 +319,7 @@ def main() -> int:
     parser.add_argument("--rows", default="1000,10000000", help="row counts of the migrate benchmark")
     parser.add_argument("--hold", type=float, default=30, help="seconds the lock-queue blocker holds its lock")
     parser.add_argument("--data-rows", type=int, default=1_200_000, help="rows of the data backup benchmark")
+    parser.add_argument("--set-sizes", default="50,500", help="migration counts of the migration-set benchmark")
     args = parser.parse_args()
     logging.getLogger("pgrename").setLevel(logging.ERROR)  # the table below is the output
     admin_url = psycopg.conninfo.make_conninfo(target_conninfo(), dbname="postgres")
@@ -311,6 +351,13 @@ def main() -> int:
     print(f"{'pgrename migrate (lock_timeout 500ms)':<40} {ours:>18.2f} s {ours_outcome:>16}")
     print(f"{'same SQL through psql -f, no timeouts':<40} {naive:>18.2f} s {naive_outcome:>16}")
     print(f"{'ratio':<40} {ours / naive:>19.3f}x")
+    set_rows = [(n, *measure_sets(admin_url, n)) for n in (int(s) for s in args.set_sizes.split(","))]
+    print()
+    print(f"{'migration sets':<16} {'migrations':>10} {'apply ms/each':>14} {'rollback ms/each':>17} "
+          f"{'psql -f ms/each':>16} {'apply vs psql':>14}")
+    for n, applied, rolled_back, by_psql in set_rows:
+        print(f"{'sets':<16} {n:>10} {applied / n * 1000:>14.2f} {rolled_back / n * 1000:>17.2f} "
+              f"{by_psql / n * 1000:>16.2f} {applied / by_psql:>13.2f}x")
     phases, failures = measure_old_clients(admin_url)
     print()
     print(f"{'old clients (pgbench, old names)':<34} {'transactions':>12} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")

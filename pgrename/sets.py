@@ -192,8 +192,7 @@ def apply_script(migrations: list[Migration], context: dict) -> Script:
         item = {**context, "m": _context_of(m), "algorithm": CHECKSUM_ALGORITHM}
         verify = (f"-- verify/{m.verify.name}: raises if {m.name} did not do its work.\n{m.verify_sql.strip()}\n\n"
                   if m.verify else "")
-        parts.append(Part(m.name, f"{render('sql/sets/before_migration.sql.j2', item).sql}\n{m.sql.strip()}\n\n"
-                                  f"{verify}{render('sql/sets/after_migration.sql.j2', item).sql}"))
+        parts.append(Part(m.name, f"{m.sql.strip()}\n\n{verify}{render('sql/sets/after_migration.sql.j2', item).sql}"))
     parts.append(render("sql/sets/audit.sql.j2", {**context, "migrations": [_context_of(m) for m in migrations]}))
     return Script(tuple(parts))
 
@@ -206,8 +205,7 @@ def rollback_script(migrations: list[Migration], context: dict) -> Script:
     parts = [render("rollback/sets/header.sql.j2", listed)]
     for m in newest_first:
         item = {**context, "m": _context_of(m)}
-        parts.append(Part(f"rollback/{m.rollback.name}", f"{render('rollback/sets/before_migration.sql.j2', item).sql}"
-                                                         f"{m.rollback_sql.strip()}\n\n"
+        parts.append(Part(f"rollback/{m.rollback.name}", f"{m.rollback_sql.strip()}\n\n"
                                                          f"{render('rollback/sets/after_migration.sql.j2', item).sql}"))
     parts += [render("rollback/sets/prove.sql.j2", listed), render("rollback/sets/audit.sql.j2", listed)]
     return Script(tuple(parts))
