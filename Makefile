@@ -11,7 +11,7 @@ APPROVAL := $(if $(APPROVE),--approve "$$APPROVE")
 DEMO_DB  := pgrename_demo
 
 .DEFAULT_GOAL := help
-.PHONY: help install postgres db db-stop demo demo-load analyze plan dry-run migrate verify rollback contract rehearse backup backup-verify backup-diff restore dumps restore-dump backups restore-backup status schema-upgrade sets-status sets-validate sets-plan sets-migrate sets-rollback sets-baseline sets-repair psql test test-fast bench clean
+.PHONY: help install postgres db db-stop demo demo-load analyze plan dry-run migrate verify rollback contract rehearse backup backup-verify backup-diff restore dumps restore-dump backups restore-backup status schema-upgrade sets-status sets-validate sets-plan sets-migrate sets-rollback sets-rehearse sets-baseline sets-repair psql test test-fast bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -117,6 +117,9 @@ sets-migrate: install ## apply the pending range in one transaction (START= END=
 
 sets-rollback: install ## roll back every migration above TO=NNN, newest first, with proof
 	@$(RUNNER) sets-rollback $(if $(TO),--to "$$TO") $(APPROVAL)
+
+sets-rehearse: install ## the pending range applied, rolled back and validated on a scratch copy (WITH_DATA=1: rows too)
+	@$(RUNNER) sets-rehearse $(SET_RANGE) $(if $(WITH_DATA),--with-data)
 
 sets-baseline: install ## adopt an existing database: record the migrations up to AT=NNN as present
 	@$(RUNNER) sets-baseline $(if $(AT),--at "$$AT") $(APPROVAL)

@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 SQUAWK = shutil.which("squawk") or str(Path(sys.executable).parent / "squawk")
 EXCLUDED = "renaming-table,renaming-column,renaming-object"

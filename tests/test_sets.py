@@ -231,3 +231,20 @@ def test_a_bad_range_is_refused(empty_db, migrations, args, message):
 def test_bad_packages_are_refused(empty_db, migrations, packages, message):
     result = empty_db.runner("sets-status", config=sets_config(empty_db, migrations, packages))
     assert result.code == 2 and message in result.text, result.text
+
+
+def test_rehearse_runs_the_range_and_its_rollback_on_a_copy(empty_db, migrations):
+    config = sets_config(empty_db, migrations)
+    assert empty_db.runner("sets-migrate", "--end", "A", config=config).code == 0
+    dump = empty_db.schema_dump()
+    rehearsed = empty_db.runner("sets-rehearse", config=config)
+    assert rehearsed.code == 0, rehearsed.text
+    assert "sets-rollback to 018" in rehearsed.out and "rehearsal passed" in rehearsed.out
+    assert empty_db.schema_dump() == dump and state(empty_db, config)["019_posts_and_status.sql"] == "pending"
+
+    (migrations / "rollback" / "019_posts_and_status.sql").write_text("DROP TABLE posts;\n")  # forgets the column
+    failed = empty_db.runner("sets-rehearse", config=config)
+    assert failed.code == 3 and "rehearsal failed at sets-rollback to 018" in failed.text
+    assert "the schema is not what it was before 019_posts_and_status.sql ran" in failed.text
+    assert empty_db.schema_dump() == dump
+    assert not empty_db.scalar("SELECT count(*) FROM pg_database WHERE datname LIKE %s", (f"{empty_db.name}_rehearsal%",))

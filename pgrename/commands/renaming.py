@@ -3,7 +3,6 @@ script from sql/ or rollback/, writes it to build/ (its SHA-256 in its first lin
 in the audit), runs it through execute.py, and reports."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import os
@@ -11,17 +10,16 @@ import socket
 import time
 from pathlib import Path
 
-import psycopg
 from psycopg.rows import dict_row
 
-from .. import backup, hooks, json_output, own_schema, prisma
+from .. import backup, hooks, json_output, prisma
 from .. import plan as plans
 from ..approval import approve
-from ..config import Profile
 from ..errors import EXIT_HOOK_FAILED, EXIT_OK, CheckFailed, Failure, UsageError
 from ..execute import Context, StepFailed, apply, record, run
 from ..kinds import counted
 from ..locations import SQL_ROOT, WORK_DIR
+from ..rehearsal import rehearse
 from ..render import Script, render, sealed_sha256
 
 BUILD_DIR = Path(os.environ.get("PGRENAME_BUILD_DIR", WORK_DIR / "build"))
@@ -335,32 +333,6 @@ def cmd_rehearse(ctx: Context, with_data: bool = False) -> int:
     its rows with --with-data), then drop the copy: a full rehearsal, no risk to the real one."""
     if said_already_applied(ctx, "rehearse"):
         return EXIT_OK
-    scratch = f"{ctx.conn.info.dbname}_rehearsal_{time.strftime('%Y%m%d%H%M%S')}"
-    copy = "schema and data" if with_data else "schema"
-    log.info("rehearsal in scratch database %s (a copy of the %s of %s):", scratch, copy, ctx.conn.info.dbname)
-    scratch_conninfo = backup.conninfo_for(ctx.conninfo, scratch)
-    # On the copy: no hooks, backup or approval (they are about the real database), applied at once.
-    config = dataclasses.replace(ctx.config, profile=Profile("rehearsal"))
-    steps = [("migrate", lambda c: cmd_migrate(c, apply_now=True)), ("verify", cmd_verify),
-             ("rollback", cmd_rollback), ("verify after rollback", cmd_verify)]
-    started = time.monotonic()
-    try:
-        backup.copy_database(ctx.conn, ctx.conninfo, scratch, with_data)
-        with psycopg.connect(scratch_conninfo, autocommit=True, application_name="pgrename rehearsal") as conn:
-            rehearsal = Context(config, conn, f"{ctx.target} (scratch copy {scratch})", scratch_conninfo)
-            own_schema.upgrade(conn)
-            for name, step in steps:
-                log.info("rehearsal step: %s", name)
-                try:
-                    step(rehearsal)
-                except Failure as failure:
-                    raise Failure(f"rehearsal failed at {name}: {failure}", failure.exit_code) from None
-    except backup.BackupFailed as error:
-        raise Failure(f"rehearsal: could not copy the database: {error}") from None
-    finally:
-        ctx.conn.execute(psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            psycopg.sql.Identifier(scratch)))
-        log.info("dropped the scratch database %s", scratch)
-    log.info("rehearsal passed in %.1f s: migrate, verify, rollback and verify all succeeded on a copy of the %s.",
-             time.monotonic() - started, copy)
+    rehearse(ctx, [("migrate", lambda c: cmd_migrate(c, apply_now=True)), ("verify", cmd_verify),
+                   ("rollback", cmd_rollback), ("verify after rollback", cmd_verify)], with_data)
     return EXIT_OK

@@ -8,6 +8,7 @@ import json
 import logging
 import socket
 
+import psycopg
 from psycopg.rows import dict_row
 
 from .. import json_output, own_schema, run_lock, sets
@@ -16,6 +17,7 @@ from ..config import Config, MigrationSets
 from ..errors import EXIT_CHECK_FAILED, EXIT_OK, CheckFailed, Failure, UsageError
 from ..execute import Context, StepFailed, apply, record, run
 from ..locations import SQL_ROOT
+from ..rehearsal import rehearse
 from ..render import Script, render
 from .renaming import write
 
@@ -264,4 +266,30 @@ def cmd_sets_repair(ctx: Context, accept: int | None = None, approved: str | Non
     write("sets-repair.sql", script)
     apply(ctx, script, "sets_failed", None)
     log.info("repaired %03d (%s)", accept, row["state"])
+    return EXIT_OK
+
+
+def cmd_sets_rehearse(ctx: Context, start: str | None = None, end: str | None = None, to: int | None = None,
+                      only: int | None = None, allow_out_of_order: bool = False, with_data: bool = False) -> int:
+    """The pending range applied, rolled back and validated on a scratch copy of this database (its
+    set history copied with it), then the copy dropped."""
+    pending, _ = _to_run(ctx, start, end, to, only, allow_out_of_order)
+    if not pending:
+        log.info("nothing to rehearse: every migration of the range is applied")
+        return EXIT_OK
+    back_to = min(m.number for m in pending) - 1
+    range_options = {"start": start, "end": end, "to": to, "only": only, "allow_out_of_order": allow_out_of_order}
+
+    def copy_history(scratch: psycopg.Connection) -> None:
+        with ctx.conn.cursor().copy("COPY pgrename.set_migration TO STDOUT") as source, \
+                scratch.cursor().copy("COPY pgrename.set_migration FROM STDIN") as target:
+            for block in source:
+                target.write(block)
+
+    has_history = ctx.conn.execute("SELECT to_regclass('pgrename.set_migration') IS NOT NULL").fetchone()[0]
+    rehearse(ctx, [("sets-migrate", lambda c: cmd_sets_migrate(c, **range_options)),
+                   ("sets-validate", cmd_sets_validate),
+                   (f"sets-rollback to {back_to:03d}", lambda c: cmd_sets_rollback(c, to=back_to)),
+                   ("sets-validate after rollback", cmd_sets_validate)],
+             with_data, copy_history if has_history else None)
     return EXIT_OK
