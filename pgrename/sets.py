@@ -9,6 +9,8 @@ Directives, in a comment among the first lines of a migration:
 
     -- pgrename: manual-only        a plain sets-migrate leaves it out; ONLY=NNN runs it
     -- pgrename: irreversible       it has no rollback; a rollback over it is refused
+    -- pgrename: repeatable         it runs again whenever its file changes (a view, a function):
+                                    a changed file is not an edit but a migration to apply
     -- pgrename: no-transaction     it runs alone, outside a transaction, statement by statement
                                     (CREATE INDEX CONCURRENTLY); its rollback file runs in the
                                     rollback's transaction as any other
@@ -30,7 +32,7 @@ from .render import Part, Script, render, render_source
 CHECKSUM_ALGORITHM = "sha256-lf"
 FILE_NAME = re.compile(r"^(\d{3,})_([A-Za-z0-9_-]+)\.sql(\.j2)?$")
 DIRECTIVE = re.compile(r"^--\s*pgrename:\s*(.+)$")
-DIRECTIVES = {"manual-only", "irreversible", "no-transaction"}
+DIRECTIVES = {"manual-only", "irreversible", "no-transaction", "repeatable"}
 
 
 class SetError(UsageError):
@@ -50,6 +52,7 @@ class Migration:
     manual: bool
     irreversible: bool
     no_transaction: bool = False
+    repeatable: bool = False
 
     @property
     def rendered_sha256(self) -> str:
@@ -71,7 +74,8 @@ class Migration:
         """What pgrename.set_migration records of it, and sql/analysis/sets_status.sql compares."""
         return {"number": self.number, "name": self.name, "package": self.package,
                 "source_sha256": self.source_sha256, "rendered_sha256": self.rendered_sha256,
-                "rollback_sha256": self.rollback_sha256, "manual": self.manual, "irreversible": self.irreversible}
+                "rollback_sha256": self.rollback_sha256, "manual": self.manual, "irreversible": self.irreversible,
+                "repeatable": self.repeatable}
 
 
 def normalised(data: bytes) -> bytes:
@@ -128,7 +132,7 @@ def _migration(number: int, path: Path, sets: MigrationSets) -> Migration:
     sql = render_source(text, str(path), {"number": number}) if path.name.endswith(".j2") else text
     return Migration(number, path.name, package, path, sql, source_sha256(path), rollback,
                      _beside(sets.directory / "verify", path.name), "manual-only" in directives,
-                     "irreversible" in directives, "no-transaction" in directives)
+                     "irreversible" in directives, "no-transaction" in directives, "repeatable" in directives)
 
 
 def _beside(folder: Path, name: str) -> Path | None:

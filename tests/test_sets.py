@@ -4,6 +4,7 @@ import json
 import shutil
 
 import jsonschema
+import psycopg
 import pytest
 
 from conftest import PROJECT_DIR, psql
@@ -248,3 +249,32 @@ def test_rehearse_runs_the_range_and_its_rollback_on_a_copy(empty_db, migrations
     assert "the schema is not what it was before 019_posts_and_status.sql ran" in failed.text
     assert empty_db.schema_dump() == dump
     assert not empty_db.scalar("SELECT count(*) FROM pg_database WHERE datname LIKE %s", (f"{empty_db.name}_rehearsal%",))
+
+
+def test_a_set_run_waits_for_another_run_then_changes_nothing(empty_db, migrations):
+    config = empty_db.write_config({}, lock_timeout="300ms",
+                                   migration_sets={"directory": str(migrations), "packages": PACKAGES})
+    with psycopg.connect(empty_db.url, autocommit=True, application_name="other_run") as other:
+        other.execute("SELECT pg_advisory_lock(1885827685, 1)")
+        for command in ("sets-migrate", "sets-rollback", "sets-baseline"):
+            result = empty_db.runner(command, "--to" if command != "sets-baseline" else "--at", "2", config=config)
+            assert result.code == 4 and "another pgrename run holds this database" in result.text, result.text
+    assert empty_db.table_names() == set()
+
+
+def test_a_repeatable_migration_runs_again_when_its_file_changes(empty_db, migrations):
+    (migrations / "005_upcoming_view.sql").write_text(
+        "-- pgrename: repeatable\nCREATE OR REPLACE VIEW upcoming AS SELECT xmlid FROM events;\n")
+    (migrations / "rollback" / "005_upcoming_view.sql").write_text("DROP VIEW upcoming;\n")
+    config = sets_config(empty_db, migrations)
+    assert empty_db.runner("sets-migrate", config=config).code == 0
+    (migrations / "005_upcoming_view.sql").write_text(
+        "-- pgrename: repeatable\nCREATE OR REPLACE VIEW upcoming AS SELECT xmlid, title FROM events;\n")
+    assert state(empty_db, config)["005_upcoming_view.sql"] == "changed"
+    assert empty_db.runner("sets-validate", config=config).code == 0  # a change, not an edit
+    again = empty_db.runner("sets-migrate", config=config)
+    assert again.code == 0, again.text
+    assert "applied 1 migration(s): 005_upcoming_view.sql" in again.out
+    assert [r[0] for r in empty_db.query("SELECT attname FROM pg_attribute WHERE attrelid = 'upcoming'::regclass"
+                                         " ORDER BY attnum")] == ["xmlid", "title"]
+    assert state(empty_db, config)["005_upcoming_view.sql"] == "applied"

@@ -105,7 +105,7 @@ def _to_run(ctx: Context, start: str | None, end: str | None, to: int | None, on
         raise CheckFailed("refused, nothing was applied: " + "; ".join(
             f"{row['name']} is {row['state']}" for row in trouble) + ". `make sets-validate` lists them; "
             "`make sets-repair ACCEPT=NNN` accepts an edit")
-    pending = [m for m in chosen if rows[m.number]["state"] in ("pending", "out_of_order", "manual")]
+    pending = [m for m in chosen if rows[m.number]["state"] in ("pending", "out_of_order", "manual", "changed")]
     below = [m for m in pending if rows[m.number]["state"] == "out_of_order"]
     if below and not allow_out_of_order:
         applied_above = max(n for n, row in rows.items() if row["state"] in ("applied", "baselined"))
@@ -114,7 +114,8 @@ def _to_run(ctx: Context, start: str | None, end: str | None, to: int | None, on
                           "(--allow-out-of-order; recorded as out of order)")
     context = {"lock_timeout": ctx.config.lock_timeout, "statement_timeout": ctx.config.statement_timeout,
                "run_lock": run_lock.KEY, "schema_version": own_schema.REQUIRED_VERSION,
-               "allow_out_of_order": allow_out_of_order, "client_host": socket.gethostname()}
+               "allow_out_of_order": allow_out_of_order, "client_host": socket.gethostname(),
+               "again": [m.number for m in pending if rows[m.number]["state"] == "changed"]}
     return pending, context
 
 

@@ -1,6 +1,7 @@
 -- Every migration of a migration set, its file against its history, in one pass:
 --   applied, baselined     recorded, and the file is the one recorded
 --   edited                 recorded, but the file's checksum is not the one applied
+--   changed                a repeatable migration whose file changed since it ran: to run again
 --   missing                recorded as applied, no file
 --   failed                 a no-transaction migration stopped half way (sets-repair clears it)
 --   pending                to run
@@ -11,12 +12,12 @@
 -- The files come as JSON in pgrename.set_files (the runner lists the directory). Reads
 -- pgrename.set_migration (pgrename's own schema, version 6: make schema-upgrade). Runs as is in psql:
 --   SET pgrename.set_files = '[{"number": 19, "name": "019_tags.sql", "package": "B",
---                              "source_sha256": "...", "manual": false}]';
+--                              "source_sha256": "...", "manual": false, "repeatable": false}]';
 --   \i sql/analysis/sets_status.sql
 WITH file AS (
     SELECT *
     FROM jsonb_to_recordset(coalesce(nullif(current_setting('pgrename.set_files', true), ''), '[]')::jsonb)
-         AS f (number integer, name text, package text, source_sha256 text, manual boolean)
+         AS f (number integer, name text, package text, source_sha256 text, manual boolean, repeatable boolean)
 ),
 recorded AS (
     SELECT * FROM pgrename.set_migration WHERE status <> 'rolled_back'
@@ -28,7 +29,8 @@ SELECT coalesce(f.number, r.number) AS number, coalesce(f.name, r.name) AS name,
        coalesce(f.package, r.package) AS package,
        CASE WHEN f.number IS NULL THEN CASE WHEN r.status = 'failed' THEN 'failed' ELSE 'missing' END
             WHEN r.status = 'failed' THEN 'failed'
-            WHEN r.number IS NOT NULL AND r.source_sha256 <> f.source_sha256 THEN 'edited'
+            WHEN r.number IS NOT NULL AND r.source_sha256 <> f.source_sha256
+            THEN CASE WHEN f.repeatable THEN 'changed' ELSE 'edited' END
             WHEN r.number IS NOT NULL THEN r.status
             WHEN f.manual THEN 'manual'
             WHEN f.number < h.applied THEN 'out_of_order'
