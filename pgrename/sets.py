@@ -4,6 +4,10 @@ anything connects.
     NNN_slug.sql (or .sql.j2)     the migration; NNN, its number, is its identity
     rollback/NNN_slug.sql         its mirror, newest first on rollback (none: irreversible)
     verify/NNN_slug.sql           optional: raises if the migration did not do its work
+    NNN_slug.yaml                 a rename step: a rename config (config.yaml's shape), planned
+                                  from the catalog when its turn comes and applied as make migrate
+                                  does (recorded in pgrename.history too); rolled back from what
+                                  it recorded, so it needs no rollback file
 
 Directives, in a comment among the first lines of a migration:
 
@@ -25,12 +29,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import MigrationSets
+import psycopg
+
+from . import plan as plans
+from .config import Config, MigrationSets, load_config
 from .errors import UsageError
 from .render import Part, Script, render, render_source
 
 CHECKSUM_ALGORITHM = "sha256-lf"
-FILE_NAME = re.compile(r"^(\d{3,})_([A-Za-z0-9_-]+)\.sql(\.j2)?$")
+FILE_NAME = re.compile(r"^(\d{3,})_([A-Za-z0-9_-]+)\.(sql|sql\.j2|yaml)$")
 DIRECTIVE = re.compile(r"^--\s*pgrename:\s*(.+)$")
 DIRECTIVES = {"manual-only", "irreversible", "no-transaction", "repeatable"}
 
@@ -53,6 +60,11 @@ class Migration:
     irreversible: bool
     no_transaction: bool = False
     repeatable: bool = False
+    rename: Config | None = None  # a rename step's config
+
+    @property
+    def kind(self) -> str:
+        return "rename" if self.rename else "sql"
 
     @property
     def rendered_sha256(self) -> str:
@@ -75,7 +87,7 @@ class Migration:
         return {"number": self.number, "name": self.name, "package": self.package,
                 "source_sha256": self.source_sha256, "rendered_sha256": self.rendered_sha256,
                 "rollback_sha256": self.rollback_sha256, "manual": self.manual, "irreversible": self.irreversible,
-                "repeatable": self.repeatable}
+                "repeatable": self.repeatable, "kind": self.kind}
 
 
 def normalised(data: bytes) -> bytes:
@@ -103,7 +115,7 @@ def discover(sets: MigrationSets) -> list[Migration]:
             continue
         match = FILE_NAME.match(path.name)
         if not match:
-            raise SetError(f"{path}: not a migration file name (NNN_slug.sql or NNN_slug.sql.j2)")
+            raise SetError(f"{path}: not a migration file name (NNN_slug.sql, NNN_slug.sql.j2 or NNN_slug.yaml)")
         number = int(match.group(1))
         if number in by_number:
             raise SetError(f"{by_number[number].name} and {path.name} have the same number {number}: "
@@ -118,6 +130,13 @@ def _migration(number: int, path: Path, sets: MigrationSets) -> Migration:
         raise SetError(f"{path.name}: number {number} is in no package of migration_sets.packages "
                        f"({', '.join(f'{name} {first:03d}-{last:03d}' for name, (first, last) in sets.packages.items())})")
     text = read(path)
+    if path.suffix == ".yaml":
+        rename = load_config(path)
+        if not rename.tables:
+            raise SetError(f"{path.name}: a rename step maps no tables")
+        return Migration(number, path.name, package, path, "", source_sha256(path), None,
+                         _beside(sets.directory / "verify", path.with_suffix(".sql").name), False, False,
+                         rename=rename)
     directives = {word.strip() for line in text.splitlines()[:10] if (found := DIRECTIVE.match(line.strip()))
                   for word in found.group(1).split(",")}
     unknown = sorted(directives - DIRECTIVES)
@@ -171,10 +190,12 @@ def _context_of(m: Migration) -> dict:
 
 def runs(migrations: list[Migration]) -> list[list[Migration]]:
     """The migrations in the runs they apply in: consecutive ones share a transaction; a
-    no-transaction one runs alone."""
+    no-transaction one runs alone, and so does a rename step, which is planned from the catalog
+    as the migrations before it left it."""
     grouped: list[list[Migration]] = []
     for m in migrations:
-        if m.no_transaction or not grouped or grouped[-1][0].no_transaction:
+        alone = m.no_transaction or m.rename is not None
+        if alone or not grouped or grouped[-1][0].no_transaction or grouped[-1][0].rename is not None:
             grouped.append([m])
         else:
             grouped[-1].append(m)
@@ -189,6 +210,16 @@ def no_transaction_script(m: Migration, context: dict) -> Script:
                    render("sql/sets/no_transaction.sql.j2", item | {"part": "done"})))
 
 
+def rename_script(m: Migration, conn: psycopg.Connection, context: dict) -> Script:
+    """A rename step in one transaction: the rename as make migrate renders it now (its audit and
+    pgrename.history rows included), then its row in the set's history."""
+    rename = plans.migrate_script(plans.from_catalog(conn, m.rename))
+    item = {**context, "m": _context_of(m) | {"rendered_sha256": rename.sha256}, "algorithm": CHECKSUM_ALGORITHM}
+    listed = {**context, "migrations": [_context_of(m)]}
+    return Script((render("sql/sets/header.sql.j2", listed), *rename.parts,
+                   render("sql/sets/after_migration.sql.j2", item), render("sql/sets/audit.sql.j2", listed)))
+
+
 def apply_script(migrations: list[Migration], context: dict) -> Script:
     """One transaction: each migration as its file says (verbatim), its verify script, its history row."""
     parts = [render("sql/sets/header.sql.j2", {**context, "migrations": [_context_of(m) for m in migrations]})]
@@ -201,15 +232,20 @@ def apply_script(migrations: list[Migration], context: dict) -> Script:
     return Script(tuple(parts))
 
 
-def rollback_script(migrations: list[Migration], context: dict) -> Script:
-    """One transaction: the rollback files newest first, the history rows, then the proof that the
-    schema is what it was before the oldest of them ran."""
+def rollback_script(migrations: list[Migration], conn: psycopg.Connection, context: dict) -> Script:
+    """One transaction: the rollback files newest first (a rename step's rollback as make rollback
+    renders it from what it recorded), the history rows, then the proof that the schema is what it
+    was before the oldest of them ran."""
     newest_first = sorted(migrations, key=lambda m: m.number, reverse=True)
     listed = {**context, "migrations": [_context_of(m) for m in newest_first]}
     parts = [render("rollback/sets/header.sql.j2", listed)]
     for m in newest_first:
-        item = {**context, "m": _context_of(m)}
-        parts.append(Part(f"rollback/{m.rollback.name}", f"{m.rollback_sql.strip()}\n\n"
-                                                         f"{render('rollback/sets/after_migration.sql.j2', item).sql}"))
+        after = render("rollback/sets/after_migration.sql.j2", {**context, "m": _context_of(m)})
+        if m.rename:
+            recorded = plans.recorded_status(conn, m.rename.migration)
+            rename = plans.rollback_script(plans.from_history(conn, m.rename, recorded["table_schema"]))
+            parts += [*rename.parts, after]
+        else:
+            parts.append(Part(f"rollback/{m.rollback.name}", f"{m.rollback_sql.strip()}\n\n{after.sql}"))
     parts += [render("rollback/sets/prove.sql.j2", listed), render("rollback/sets/audit.sql.j2", listed)]
     return Script(tuple(parts))

@@ -10,7 +10,7 @@ import pytest
 from conftest import PROJECT_DIR, psql
 
 DEMO_SET = PROJECT_DIR / "sql" / "demo" / "sets"
-PACKAGES = {"A": "000-018", "B": "019-020", "seed": "021-021", "C": "022-029"}
+PACKAGES = {"A": "000-018", "B": "019-020", "seed": "021-021", "C": "022-029", "D": "030-039"}
 
 
 @pytest.fixture
@@ -48,17 +48,38 @@ def test_the_demo_set_applies_by_package_rolls_back_with_proof_and_applies_again
     assert "applied 2 migration(s): 019_posts_and_status.sql, 020_tags.sql.j2" in applied.out
     assert state(empty_db, config) == {
         "000_locations.sql": "applied", "001_events.sql": "applied", "002_participants.sql": "applied",
-        "003_events_starts_at_index.sql": "applied", "019_posts_and_status.sql": "applied", "020_tags.sql.j2": "applied", "021_seed_demo_rows.sql": "manual"}
+        "003_events_starts_at_index.sql": "applied", "019_posts_and_status.sql": "applied",
+        "020_tags.sql.j2": "applied", "021_seed_demo_rows.sql": "manual", "030_event_participants.yaml": "pending"}
 
     rolled_back = empty_db.runner("sets-rollback", "--to", "18", config=config)
     assert rolled_back.code == 0, rolled_back.text
     assert "020_tags.sql.j2, 019_posts_and_status.sql" in rolled_back.out
     assert empty_db.schema_dump() == after_a
-    assert empty_db.runner("sets-migrate", config=config).code == 0  # every package: B again
+    assert empty_db.runner("sets-migrate", "--end", "B", config=config).code == 0  # B again
     assert empty_db.runner("sets-validate", config=config).code == 0
     events = [row[0] for row in empty_db.query("SELECT event FROM pgrename.audit ORDER BY id")]
     assert events == ["sets_migrate", "sets_migrate", "sets_migrate", "sets_rollback", "sets_migrate"]  # 003 alone
     assert empty_db.scalar("SELECT count(*) FROM pgrename.set_migration WHERE status = 'applied'") == 6
+
+
+def test_a_rename_step_is_a_numbered_migration_with_its_history_and_rollback(empty_db, migrations):
+    config = sets_config(empty_db, migrations)
+    assert empty_db.runner("sets-migrate", "--end", "B", config=config).code == 0
+    before = empty_db.schema_dump()
+    renamed = empty_db.runner("sets-migrate", config=config)
+    assert renamed.code == 0, renamed.text
+    assert "030_event_participants.yaml (one transaction)" in renamed.out
+    assert "event_participants" in empty_db.table_names()
+    assert empty_db.scalar("SELECT count(*) FROM participants") == 0  # the compatibility view
+    assert empty_db.query("SELECT kind, status FROM pgrename.set_migration WHERE number = 30") == [("rename", "applied")]
+    assert empty_db.query("SELECT migration, status FROM pgrename.history") == [("sets_030_event_participants", "applied")]
+    assert empty_db.runner("verify", config=migrations / "030_event_participants.yaml").code == 0
+
+    rolled_back = empty_db.runner("sets-rollback", "--to", "20", config=config)
+    assert rolled_back.code == 0, rolled_back.text
+    assert empty_db.schema_dump() == before
+    assert empty_db.query("SELECT status FROM pgrename.history") == [("rolled_back",)]
+    assert state(empty_db, config)["030_event_participants.yaml"] == "pending"
 
 
 def test_the_environment_chooses_the_packages(empty_db, migrations):
@@ -119,7 +140,7 @@ def test_a_file_below_the_applied_maximum_runs_only_when_allowed(empty_db, migra
     (migrations / "rollback" / "010_notes.sql").write_text("DROP TABLE notes;\n")
     assert state(empty_db, config)["010_notes.sql"] == "out_of_order"
     refused = empty_db.runner("sets-migrate", config=config)
-    assert refused.code == 3 and "010_notes.sql would run below the applied 020_tags.sql.j2" in refused.text
+    assert refused.code == 3 and "010_notes.sql would run below the applied 030_event_participants.yaml" in refused.text
     assert "notes" not in empty_db.table_names()
     allowed = empty_db.runner("sets-migrate", "--allow-out-of-order", config=config)
     assert allowed.code == 0, allowed.text
@@ -164,7 +185,8 @@ def test_baseline_adopts_a_database_built_without_pgrename(empty_db, migrations)
 
 
 def test_the_plan_runs_as_is_in_psql(empty_db, migrations):
-    """Three scripts: 000-002 in one transaction, 003 (CREATE INDEX CONCURRENTLY) outside one, 019-020."""
+    """Three scripts: 000-002 in one transaction, 003 (CREATE INDEX CONCURRENTLY) outside one, 019-020;
+    then the rename step 030, planned once the tables it renames exist."""
     config = sets_config(empty_db, migrations)
     assert empty_db.runner("schema-upgrade").code == 0
     planned = empty_db.runner("sets-plan", config=config)
@@ -174,7 +196,13 @@ def test_the_plan_runs_as_is_in_psql(empty_db, migrations):
     psql(empty_db.url, "--single-transaction", "-f", str(build / "sets-migrate-1.sql"))
     psql(empty_db.url, "-f", str(build / "sets-migrate-2.sql"))
     psql(empty_db.url, "--single-transaction", "-f", str(build / "sets-migrate-3.sql"))
+    assert "the rename step after it is planned from the catalog once the scripts before it have run" in planned.out
+    assert state(empty_db, config)["030_event_participants.yaml"] == "pending"
+    planned_rename = empty_db.runner("sets-plan", config=config)
+    assert planned_rename.code == 0, planned_rename.text
+    psql(empty_db.url, "--single-transaction", "-f", str(build / "sets-migrate.sql"))
     assert set(state(empty_db, config).values()) == {"applied", "manual"}
+    assert "event_participants" in empty_db.table_names()
     assert empty_db.scalar("SELECT indisvalid FROM pg_index WHERE indexrelid = 'events_starts_at_idx'::regclass")
 
 
@@ -217,7 +245,7 @@ def test_bad_files_are_refused_before_anything_connects(empty_db, migrations, ch
 
 @pytest.mark.parametrize("args, message", [
     (("--start", "B", "--end", "A"), "the start (B) comes after the end (A)"),
-    (("--end", "Z"), "unknown package 'Z'; packages: A, B, seed, C"),
+    (("--end", "Z"), "unknown package 'Z'; packages: A, B, seed, C, D"),
 ])
 def test_a_bad_range_is_refused(empty_db, migrations, args, message):
     result = empty_db.runner("sets-migrate", *args, config=sets_config(empty_db, migrations))

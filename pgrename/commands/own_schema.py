@@ -52,5 +52,5 @@ def cmd_status(ctx: Context, as_json: bool = False, events: int = 20) -> int:
     log.info("audit trail (last %d events):", events)
     for a in audit:
         log.info("  %s  %-18s %-24s %-10s %s", a["logged_at"].strftime("%Y-%m-%d %H:%M:%S"), a["event"],
-                 a["migration"], a["db_user"], json.dumps(a["details"])[:120])
+                 a["migration"] or "-", a["db_user"], json.dumps(a["details"])[:120])
     return EXIT_OK

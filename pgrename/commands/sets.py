@@ -42,7 +42,7 @@ def status(ctx: Context, migrations: list[sets.Migration]) -> list[dict]:
     yet, every file is pending (or manual)."""
     recorded = ctx.conn.execute("SELECT to_regclass('pgrename.set_migration') IS NOT NULL").fetchone()[0]
     if not recorded:
-        return [{"number": m.number, "name": m.name, "package": m.package,
+        return [{"number": m.number, "name": m.name, "package": m.package, "kind": m.kind,
                  "state": "manual" if m.manual else "pending", "applied_at": None, "applied_by": None,
                  "recorded_sha256": None, "file_sha256": m.source_sha256, "out_of_order": None} for m in migrations]
     ctx.conn.execute("SELECT set_config('pgrename.set_files', %s, false)",
@@ -54,7 +54,8 @@ def status(ctx: Context, migrations: list[sets.Migration]) -> list[dict]:
 def _report(rows: list[dict]) -> None:
     for row in rows:
         when = f"  {json_output.iso_utc(row['applied_at'])} by {row['applied_by']}" if row["applied_at"] else ""
-        log.info("  %03d %-40s %-8s %-12s%s", row["number"], row["name"], row["package"], row["state"], when)
+        line = f"  {row['number']:03d} {row['name']:<40} {row['package']:<8} {row['kind']:<7} {row['state']:<12}{when}"
+        log.info("%s", line.rstrip())
         if row["state"] == "edited":
             log.info("      applied with sha256 %s, the file now has %s", row["recorded_sha256"], row["file_sha256"])
 
@@ -119,18 +120,20 @@ def _to_run(ctx: Context, start: str | None, end: str | None, to: int | None, on
     return pending, context
 
 
-def _scripts(pending: list[sets.Migration], context: dict) -> list[tuple[str, Script, bool]]:
-    """The run's scripts, in order: (file name in build/, script, whether it runs outside a
-    transaction). One, sets-migrate.sql, unless a no-transaction migration splits the run."""
+def _scripts(ctx: Context, pending: list[sets.Migration], context: dict):
+    """The run's scripts, in order, each rendered when its turn comes (a rename step is planned
+    from the catalog as the runs before it left it): (file name in build/, script, whether it runs
+    outside a transaction). One, sets-migrate.sql, unless a no-transaction migration or a rename
+    step cuts the run."""
     grouped = sets.runs(pending)
-    scripts = []
     for number, group in enumerate(grouped, start=1):
         name = "sets-migrate.sql" if len(grouped) == 1 else f"sets-migrate-{number}.sql"
         if group[0].no_transaction:
-            scripts.append((name, sets.no_transaction_script(group[0], context), True))
+            yield name, sets.no_transaction_script(group[0], context), True
+        elif group[0].rename:
+            yield name, sets.rename_script(group[0], ctx.conn, context), False
         else:
-            scripts.append((name, sets.apply_script(group, context), False))
-    return scripts
+            yield name, sets.apply_script(group, context), False
 
 
 def cmd_sets_plan(ctx: Context, start: str | None = None, end: str | None = None, to: int | None = None,
@@ -141,10 +144,15 @@ def cmd_sets_plan(ctx: Context, start: str | None = None, end: str | None = None
     if not pending:
         log.info("nothing to apply: every migration of the range is applied")
         return EXIT_OK
-    for name, script, outside in _scripts(pending, context):
+    first_rename = next((i for i, group in enumerate(sets.runs(pending)) if group[0].rename), None)
+    for index, (name, script, outside) in enumerate(_scripts(ctx, pending, context)):
         log.info("%s: %s", name, "outside a transaction (psql without --single-transaction)" if outside
                  else "one transaction")
         write(name, script)
+        if first_rename is not None and index + 1 == first_rename:
+            log.info("the rename step after it is planned from the catalog once the scripts before it have run: "
+                     "run them, then sets-plan again")
+            break
     return EXIT_OK
 
 
@@ -160,7 +168,7 @@ def cmd_sets_migrate(ctx: Context, start: str | None = None, end: str | None = N
                                                                  else " (one transaction)")
                             for group in sets.runs(pending)))
     approve(ctx, "sets-migrate", approved)
-    for name, script, outside in _scripts(pending, context):
+    for name, script, outside in _scripts(ctx, pending, context):
         write(name, script)
         if outside:
             _run_outside_a_transaction(ctx, script)
@@ -210,7 +218,7 @@ def cmd_sets_rollback(ctx: Context, to: int | None = None, approved: str | None 
     log.info("to roll back, newest first, in one transaction: %s",
              ", ".join(m.name for m in sorted(chosen, key=lambda m: -m.number)))
     approve(ctx, "sets-rollback", approved)
-    script = sets.rollback_script(chosen, context)
+    script = sets.rollback_script(chosen, ctx.conn, context)
     write("sets-rollback.sql", script)
     apply(ctx, script, "sets_failed", None)
     log.info("rolled back to %03d; the schema is what it was before %s ran.", to, min(chosen, key=lambda m: m.number).name)

@@ -12,12 +12,13 @@
 -- The files come as JSON in pgrename.set_files (the runner lists the directory). Reads
 -- pgrename.set_migration (pgrename's own schema, version 6: make schema-upgrade). Runs as is in psql:
 --   SET pgrename.set_files = '[{"number": 19, "name": "019_tags.sql", "package": "B",
---                              "source_sha256": "...", "manual": false, "repeatable": false}]';
+--                              "kind": "sql", "source_sha256": "...", "manual": false, "repeatable": false}]';
 --   \i sql/analysis/sets_status.sql
 WITH file AS (
     SELECT *
     FROM jsonb_to_recordset(coalesce(nullif(current_setting('pgrename.set_files', true), ''), '[]')::jsonb)
-         AS f (number integer, name text, package text, source_sha256 text, manual boolean, repeatable boolean)
+         AS f (number integer, name text, package text, kind text, source_sha256 text, manual boolean,
+               repeatable boolean)
 ),
 recorded AS (
     SELECT * FROM pgrename.set_migration WHERE status <> 'rolled_back'
@@ -26,7 +27,7 @@ highest AS (
     SELECT max(number) AS applied FROM recorded WHERE status IN ('applied', 'baselined')
 )
 SELECT coalesce(f.number, r.number) AS number, coalesce(f.name, r.name) AS name,
-       coalesce(f.package, r.package) AS package,
+       coalesce(f.package, r.package) AS package, coalesce(f.kind, r.kind) AS kind,
        CASE WHEN f.number IS NULL THEN CASE WHEN r.status = 'failed' THEN 'failed' ELSE 'missing' END
             WHEN r.status = 'failed' THEN 'failed'
             WHEN r.number IS NOT NULL AND r.source_sha256 <> f.source_sha256

@@ -12,6 +12,7 @@ CREATE TABLE pgrename.set_migration (
     number integer PRIMARY KEY CHECK (number >= 0),
     name text NOT NULL,
     package text NOT NULL,
+    kind text NOT NULL DEFAULT 'sql' CHECK (kind IN ('sql', 'rename')),
     checksum_algorithm text NOT NULL,
     source_sha256 text NOT NULL,
     rendered_sha256 text NOT NULL,
@@ -31,6 +32,8 @@ COMMENT ON TABLE pgrename.set_migration IS
 COMMENT ON COLUMN pgrename.set_migration.number IS 'the migration''s number, its identity (NNN of NNN_slug.sql)';
 COMMENT ON COLUMN pgrename.set_migration.name IS 'its file''s name when it ran, for people: a rename of the file changes nothing';
 COMMENT ON COLUMN pgrename.set_migration.package IS 'the package whose number range holds it (config migration_sets.packages)';
+COMMENT ON COLUMN pgrename.set_migration.kind IS
+    'sql: a migration file; rename: a rename config (NNN_slug.yaml), applied as make migrate does, recorded in pgrename.history too';
 COMMENT ON COLUMN pgrename.set_migration.checksum_algorithm IS
     'how source_sha256 was taken: sha256-lf = SHA-256 of the file without a BOM, CRLF and CR as LF';
 COMMENT ON COLUMN pgrename.set_migration.source_sha256 IS 'the source file''s checksum: an applied file whose checksum changes was edited';
