@@ -11,7 +11,7 @@ APPROVAL := $(if $(APPROVE),--approve "$$APPROVE")
 DEMO_DB  := pgrename_demo
 
 .DEFAULT_GOAL := help
-.PHONY: help install postgres db db-stop demo demo-load analyze plan dry-run migrate verify rollback contract rehearse backup backup-verify backup-diff restore dumps restore-dump backups restore-backup status schema-upgrade sets-status sets-validate sets-plan sets-migrate sets-rollback sets-rehearse sets-baseline sets-repair psql test test-fast bench clean
+.PHONY: help install postgres db db-stop demo demo-load demo-sets analyze plan dry-run migrate verify rollback contract rehearse backup backup-verify backup-diff restore dumps restore-dump backups restore-backup status schema-upgrade sets-status sets-validate sets-plan sets-migrate sets-rollback sets-rehearse sets-baseline sets-repair psql test test-fast bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -52,6 +52,17 @@ demo: demo-load ## load the legacy demo database, then analyze, plan, migrate an
 	@echo "Done. Read build/migrate.sql and build/rollback.sql; look around with 'make psql';"
 	@echo "when old clients are updated, 'make contract'; undo it all with 'make rollback';"
 	@echo "the audit trail: 'make status'."
+
+demo-sets: demo-load ## reload the demo database, then its migration set: A..B applied, rolled back to A, applied again, the seed, the rename step D, validated
+	@$(RUNNER) --database-url "$$($(PY) -m pgrename.embedded url)" sets-migrate --start A --end B
+	@$(RUNNER) --database-url "$$($(PY) -m pgrename.embedded url)" sets-rollback --to 18
+	@$(RUNNER) --database-url "$$($(PY) -m pgrename.embedded url)" sets-migrate --end B
+	@$(RUNNER) --database-url "$$($(PY) -m pgrename.embedded url)" sets-migrate --only 21
+	@$(RUNNER) --database-url "$$($(PY) -m pgrename.embedded url)" sets-migrate --start D --end D
+	@$(RUNNER) --database-url "$$($(PY) -m pgrename.embedded url)" sets-validate
+	@$(RUNNER) --database-url "$$($(PY) -m pgrename.embedded url)" sets-status
+	@echo "Done. Read build/sets-migrate.sql and build/sets-rollback.sql; the history: 'make psql', then"
+	@echo "TABLE pgrename.set_migration;"
 
 analyze: install ## read-only report before a rename (FORMAT=json|markdown, EXACT=1 for exact counts)
 	@$(RUNNER) analyze $(if $(FORMAT),--format "$$FORMAT") $(if $(EXACT),--exact)

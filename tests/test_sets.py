@@ -41,7 +41,7 @@ def test_the_demo_set_applies_by_package_rolls_back_with_proof_and_applies_again
     applied = empty_db.runner("sets-migrate", "--end", "A", config=config)
     assert applied.code == 0, applied.text
     after_a = empty_db.schema_dump()
-    assert empty_db.table_names() == {"locations", "events", "participants"}
+    assert empty_db.table_names() == {"locations", "projects", "events", "participants"}
     applied = empty_db.runner("sets-migrate", "--start", "A", "--end", "B", config=config,
                               env={"DB_MIGRATION_STARTWITH": "B"})
     assert applied.code == 0, applied.text
@@ -86,7 +86,7 @@ def test_the_environment_chooses_the_packages(empty_db, migrations):
     config = sets_config(empty_db, migrations)
     applied = empty_db.runner("sets-migrate", config=config, env={"DB_MIGRATION_ENDWITH": "A"})
     assert applied.code == 0, applied.text
-    assert empty_db.table_names() == {"locations", "events", "participants"}
+    assert empty_db.table_names() == {"locations", "projects", "events", "participants"}
 
 
 def test_a_manual_migration_runs_only_by_its_number(empty_db, migrations):

@@ -1,1 +1,2 @@
 DROP TABLE events;
+DROP TABLE projects;
