@@ -236,6 +236,7 @@ def test_a_no_transaction_migration_that_fails_half_way_is_reported_repaired_and
     (lambda d: (d / "050_late.sql").write_text("SELECT 1;\n"), "050_late.sql: number 50 is in no package"),
     (lambda d: (d / "rollback" / "001_events.sql").unlink(), "001_events.sql has no rollback file"),
     (lambda d: (d / "notes.txt").write_text("x"), "notes.txt: not a migration file name"),
+    (lambda d: (d / "031_rename.yaml").write_text("migration: m\ntabels: {a: b}\n"), "unknown key 'tabels'"),
 ])
 def test_bad_files_are_refused_before_anything_connects(empty_db, migrations, change, message):
     change(migrations)
