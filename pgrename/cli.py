@@ -24,11 +24,12 @@ from pathlib import Path
 import psycopg
 
 from . import VERSION, json_output, own_schema, run_lock
-from .commands import analysis, data_backups, dumps, renaming, sets
+from .commands import analysis, data_backups, dumps, renaming, sets, sync
 from .commands import own_schema as own_schema_commands
 from .config import DEFAULT_LOCK_TIMEOUT, load_config
 from .connection import connect, reached, scrub, target_conninfo
 from .data import restore
+from .sync import load as sync_load
 from .errors import EXIT_CONNECTION, EXIT_INTERRUPTED, EXIT_STATEMENT_FAILED, Failure
 from .execute import LOG_DIR, Context
 from .locations import WORK_DIR
@@ -188,6 +189,30 @@ COMMANDS = (
                        help="where rejected rows go, one JSON object a line "
                             "(default: logs/restore-errors-<time>.jsonl)")),
             writes=True),
+    Command("export", "natural-key export: synced tables without surrogate ids, references as the parent's key",
+            sync.cmd_export, (
+                JSON,
+                option("--to", dest="directory", type=Path, metavar="DIR",
+                       help="where to write it (default: backups/<db>-<time>-sync; DIR.tar: one tar file)"),
+                option("--archive", dest="archived", action="store_true", help="pack it into one tar file"))),
+    Command("import", "import a natural-key export in one transaction: init, append, update or replace, validated",
+            sync.cmd_import, (
+                JSON, APPROVE,
+                option("directory", type=Path, metavar="DIR", help="an export: its directory, or its .tar archive"),
+                option("--mode", choices=sync_load.MODES, default="update",
+                       help="init: into empty tables; append: new keys only; update: also changed rows; "
+                            "replace: also delete what the export no longer has"),
+                option("--overwrite-local-edits", action="store_true",
+                       help="update rows edited here since the last import too (kept and reported by default)"),
+                option("--resurrect-deleted", action="store_true",
+                       help="insert again rows deleted here since the last import (left deleted by default)"),
+                option("--allow-deletes", action="store_true",
+                       help="replace: delete more rows than sync.delete_cap")),
+            writes=True, own_schema=True),
+    Command("validate", "the integrity suite generated from the catalog, plus the config's keys and checks",
+            sync.cmd_validate, (
+                option("--format", dest="output", choices=["text", "tap", "json"], default="text",
+                       help="text for people, tap (Test Anything Protocol) or json for machines"),)),
 )
 BY_NAME = {name: command for command in COMMANDS for name in (command.name, *command.old_names)}
 
@@ -303,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     command = BY_NAME[args.command]
     as_json = getattr(args, "as_json", False) or getattr(args, "output", None) == "json"
     # A machine's output, or a document (markdown), owns stdout; the log goes to stderr and the file.
-    log_path = setup_logging(command.name, quiet=as_json or getattr(args, "output", None) == "markdown")
+    log_path = setup_logging(command.name, quiet=as_json or getattr(args, "output", None) in ("markdown", "tap"))
     log = logging.getLogger("pgrename")
     if args.command != command.name:
         log.warning("note: `%s` is now `%s` (make %s); the old name goes in the next release",

@@ -32,6 +32,7 @@ KEYS = {
     "backup_exclude": "globs: tables `make backup` leaves out (e.g. _prisma_migrations, *Snapshot)",
     "backup_limits": "per table: {newest: N, by: column or [columns]}: `make backup` keeps only those rows",
     "migration_sets": "numbered migrations: {directory, packages: {name: 000-018, ...}} (make sets-status, sets-migrate, ...)",
+    "sync": "natural-key sync: {namespace, tables: {table: [key columns] or {key, references}}, delete_cap, checks} (make export, import, validate)",
     "profile": "development, staging or production (PGRENAME_PROFILE or --profile override it)",
     "profiles": "per profile: auto_backup, dry_run_default, require_approval, backup_scope, hooks",
 }
@@ -121,6 +122,21 @@ class MigrationSets:
 
 
 @dataclass(frozen=True)
+class SyncTable:
+    name: str
+    key: tuple[str, ...]                       # its natural key: its columns (a foreign key's: the parent's key)
+    references: dict[str, tuple[str, str]]     # column: (table, column) it names by value, not declared as a FK
+
+
+@dataclass(frozen=True)
+class Sync:
+    namespace: str                             # whose rows an import writes: replace deletes only these
+    tables: dict[str, SyncTable]
+    delete_cap: int                            # replace deletes at most this many rows unless approved
+    checks: Path | None                        # a folder of SQL files, each returning the rows that violate it
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     migration: str
@@ -147,6 +163,7 @@ class Config:
     merges: list[Merge] = field(default_factory=list)
     contract: Path | None = None
     migration_sets: MigrationSets | None = None
+    sync: Sync | None = None
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -357,6 +374,7 @@ def load_config(path: Path, profile_name: str | None = None) -> Config:
         if contract is not None:
             contract = (path.parent / _name(contract, "contract")).resolve()
         migration_sets = _migration_sets(data.get("migration_sets"), path.parent)
+        sync = _sync(data.get("sync"), path.parent)
     except ConfigError as error:
         raise ConfigError(f"{path}: {error}") from None
     return Config(path=path, migration=migration, schema=schema, lock_timeout=lock_timeout, tables=tables,
@@ -366,7 +384,8 @@ def load_config(path: Path, profile_name: str | None = None) -> Config:
                   added_columns=added_columns, compatibility_views=compatibility_views, merges=merges,
                   contract=contract, column_rule=None if column_rule == "none" else column_rule,
                   object_names=object_names, keep_names=keep_names, partitions=partitions, profile=profile,
-                  backup_exclude=backup_exclude, backup_limits=backup_limits, migration_sets=migration_sets)
+                  backup_exclude=backup_exclude, backup_limits=backup_limits, migration_sets=migration_sets,
+                  sync=sync)
 
 
 PACKAGE_RANGE = re.compile(r"^(\d+)\s*-\s*(\d+)$|^(\d+)\s*\+$")
@@ -397,6 +416,46 @@ def _migration_sets(value: object, base: Path) -> MigrationSets | None:
         if first <= last:
             raise ConfigError(f"migration_sets: packages {name!r} and {other!r} overlap at {first}")
     return MigrationSets(directory, dict(spans))
+
+
+SYNC_KEYS = ("namespace", "tables", "delete_cap", "checks")
+
+
+def _sync(value: object, base: Path) -> Sync | None:
+    """Which tables natural-key sync moves, each with its natural key and the references it makes by value."""
+    if value is None:
+        return None
+    value = _mapping(value, "sync")
+    unknown = sorted(set(value) - set(SYNC_KEYS))
+    if unknown:
+        raise ConfigError(f"sync: unknown key {unknown[0]!r}; known keys: {', '.join(SYNC_KEYS)}")
+    namespace = _name(value.get("namespace"), "sync: namespace")
+    tables = {}
+    for name, spec in _mapping(value.get("tables"), "sync: tables").items():
+        name = _name(name, "a table name in sync: tables")
+        where = f"sync: tables: {name}"
+        spec = {"key": spec} if isinstance(spec, (list, str)) else _mapping(spec, where)
+        unknown = sorted(set(spec) - {"key", "references"})
+        if unknown:
+            raise ConfigError(f"{where}: unknown key {unknown[0]!r}; known keys: key, references")
+        key = spec.get("key")
+        key = [key] if isinstance(key, str) else key
+        if not isinstance(key, list) or not key:
+            raise ConfigError(f"{where}: key must name its natural key's columns, e.g. [xmlid]")
+        references = {}
+        for column, target in _mapping(spec.get("references"), f"{where}: references").items():
+            parts = target.split(".") if isinstance(target, str) else []
+            if len(parts) != 2 or not all(parts):
+                raise ConfigError(f"{where}: references: {column}: {target!r} must be table.column, e.g. events.xmlid")
+            references[_name(column, f"{where}: a column in references")] = (parts[0], parts[1])
+        tables[name] = SyncTable(name, tuple(_name(c, f"{where}: a key column") for c in key), references)
+    if not tables:
+        raise ConfigError("sync: tables must name at least one table with its key, e.g. {locations: [xmlid]}")
+    delete_cap = value.get("delete_cap", 100)
+    if not isinstance(delete_cap, int) or isinstance(delete_cap, bool) or delete_cap < 0:
+        raise ConfigError(f"sync: delete_cap must be a whole number of rows, got {delete_cap!r}")
+    checks = value.get("checks")
+    return Sync(namespace, tables, delete_cap, None if checks is None else (base / _name(checks, "sync: checks")).resolve())
 
 
 def _choice(data: dict, key: str, choices: tuple[str, ...]) -> str:

@@ -25,6 +25,7 @@ SQLSTATES = {
     "PGR03": "refused in this state: not in a transaction, already applied, not applied, not contracted",
     "PGR04": "pgrename's own schema is not at the version the script needs",
     "PGR05": "a data restore or backup refused its input",
+    "PGR06": "a natural-key import refused its input, or the database failed its validation",
 }
 
 

@@ -32,13 +32,14 @@ log = logging.getLogger("pgrename")
 @dataclass(frozen=True)
 class Copy:
     """One table's file loaded by COPY: a \\copy line of the script."""
-    entry: dict
+    file: str
+    columns: list[str]
     target: str                   # the table, or its staging table, quoted
 
     @property
     def sql(self) -> str:
-        columns = ", ".join(ident(c) for c in self.entry["columns"])
-        return f"\\copy {self.target} ({columns}) FROM PROGRAM 'zstd -dcq {self.entry['file']}'\n"
+        columns = ", ".join(ident(c) for c in self.columns)
+        return f"\\copy {self.target} ({columns}) FROM PROGRAM 'zstd -dcq {self.file}'\n"
 
 
 @dataclass
@@ -49,14 +50,51 @@ class Restored:
     written: dict[str, int]       # rows inserted, updated, and already there unchanged, in all tables
 
 
-class Restore:
-    """One restore run: what it loads and how, the parts it ran, in order."""
+class RecordedRun:
+    """A load in one transaction from a directory of COPY files: the templates it renders and runs
+    and the files it copies, in order, kept as the one script psql would run from that directory."""
+
+    def __init__(self, conn: psycopg.Connection, directory: Path, context: dict):
+        self.conn, self.directory, self.context = conn, directory, context
+        self.ran: list[Part | Copy] = []
+
+    def step(self, template: str, **extra) -> None:
+        """Render a template and run it; its notices that are warnings are logged as such."""
+        part = render(template, {**self.context, **extra})
+        run(self.conn, [part], quiet=True)
+        self.ran.append(part)
+
+    def plain(self, path: Path, shown_as: str) -> None:
+        """A file run as it is."""
+        part = Part(shown_as, path.read_text())
+        run(self.conn, [part], quiet=True)
+        self.ran.append(part)
+
+    def copy(self, entry: dict, columns: list[str], target: str) -> None:
+        """One table's file into `target` by COPY, with a progress bar against the manifest's byte count."""
+        query = psycopg.sql.SQL("COPY {} ({}) FROM STDIN").format(psycopg.sql.SQL(target), column_list(columns))
+        with (self.directory / entry["file"]).open("rb") as handle, \
+                zstandard.ZstdDecompressor().stream_reader(handle) as data, \
+                self.conn.cursor().copy(query) as copy, \
+                tqdm(desc=f"{entry['schema']}.{entry['table']}", total=entry["bytes"], unit="B", unit_scale=True,
+                     leave=False, disable=None) as progress:
+            for block in iter(lambda: data.read(1 << 20), b""):
+                copy.write(block)
+                progress.update(len(block))
+        self.ran.append(Copy(entry["file"], columns, target))
+
+    def script(self) -> str:
+        """What ran, as one file: each part under a banner naming its template, \\copy lines between."""
+        return "".join(step.sql if isinstance(step, Copy) else f"\n-- ==== {step.template}\n{step.sql}"
+                       for step in self.ran).lstrip("\n")
+
+
+class Restore(RecordedRun):
+    """One restore run: what it loads and how."""
 
     def __init__(self, conn: psycopg.Connection, directory: Path, manifest: dict, mode: str,
                  continue_on_error: bool, with_schema: bool):
-        self.conn, self.directory, self.manifest = conn, directory, manifest
-        self.ran: list[Part | Copy] = []
-        self.context = {
+        super().__init__(conn, directory, {
             "mode": mode, "continue_on_error": continue_on_error, "with_schema": with_schema,
             "source_database": manifest.get("database"), "taken_at": manifest.get("taken_at"),
             "run_lock": run_lock.KEY,
@@ -67,38 +105,8 @@ class Restore:
                         "key": e["order_by"], "has_primary_key": e["has_primary_key"], "late": [],
                         "why_staged": None, "rows": e["rows"], "file": e["file"]}
                        for number, e in enumerate(manifest["tables"], start=1)],
-        }
-
-    def step(self, template: str, **extra) -> None:
-        """Render a template of sql/restore/ and run it; its notices that are warnings are logged as such."""
-        part = render(template, {**self.context, **extra})
-        run(self.conn, [part], quiet=True)
-        self.ran.append(part)
-
-    def plain(self, path: Path, shown_as: str) -> None:
-        """A file run as it is: the backup's schema, or one of sql/restore/."""
-        part = Part(shown_as, path.read_text())
-        run(self.conn, [part], quiet=True)
-        self.ran.append(part)
-
-    def copy(self, entry: dict, target: str) -> None:
-        """One table's file into `target` by COPY, with a progress bar against the manifest's byte count."""
-        query = psycopg.sql.SQL("COPY {} ({}) FROM STDIN").format(psycopg.sql.SQL(target),
-                                                                column_list(entry["columns"]))
-        with (self.directory / entry["file"]).open("rb") as handle, \
-                zstandard.ZstdDecompressor().stream_reader(handle) as data, \
-                self.conn.cursor().copy(query) as copy, \
-                tqdm(desc=f"{entry['schema']}.{entry['table']}", total=entry["bytes"], unit="B", unit_scale=True,
-                     leave=False, disable=None) as progress:
-            for block in iter(lambda: data.read(1 << 20), b""):
-                copy.write(block)
-                progress.update(len(block))
-        self.ran.append(Copy(entry, target))
-
-    def script(self) -> str:
-        """What ran, as one file: each part under a banner naming its template, \\copy lines between."""
-        return "".join(step.sql if isinstance(step, Copy) else f"\n-- ==== {step.template}\n{step.sql}"
-                       for step in self.ran).lstrip("\n")
+        })
+        self.manifest = manifest
 
 
 def restore(conn: psycopg.Connection, directory: Path, mode: str, continue_on_error: bool = False,
@@ -153,14 +161,14 @@ def _load(restoring: Restore, mode: str, continue_on_error: bool, with_schema: b
         restoring.step("sql/restore/empty_tables.sql.j2")
     for table, entry in zip(tables, restoring.manifest["tables"]):
         if mode == "clean" and not table["late"] and not continue_on_error:
-            restoring.copy(entry, table["name"])
+            restoring.copy(entry, entry["columns"], table["name"])
             table["inserted"], table["updated"] = table["rows"], 0
         else:
             table["why_staged"] = ("some of its foreign keys are set after every table is loaded" if table["late"]
                                    else "rows that fail are set aside" if continue_on_error
                                    else f"{mode} compares it with the rows there")
             restoring.step("sql/restore/stage_table.sql.j2", table=table)
-            restoring.copy(entry, table["staging"])
+            restoring.copy(entry, entry["columns"], table["staging"])
             restoring.step("sql/restore/insert_staged.sql.j2", table=table)
             table["inserted"], table["updated"] = _written(restoring, table)
         set_aside = _set_aside(restoring, table) if continue_on_error else 0

@@ -147,12 +147,18 @@ def _write(conn: psycopg.Connection, table: dict, chosen: bool, path: Path) -> t
         qualified(table["table_schema"], table["table_name"])) if chosen else sql.SQL("")
     query = sql.SQL("COPY (SELECT {} FROM {}{} ORDER BY {}) TO STDOUT").format(
         column_list(table["columns"]), name, where, column_list(table["order_by"]))
+    return write_copy(conn, query, path, f"{table['table_schema']}.{table['table_name']}", table["estimated_rows"])
+
+
+def write_copy(conn: psycopg.Connection, query: sql.Composable | str, path: Path, label: str,
+               estimated_rows: int | None) -> tuple[int, int]:
+    """What a COPY ... TO STDOUT gives, zstd-compressed into path, with a progress bar: (rows, bytes)."""
     rows = raw_bytes = 0
     pending = bytearray()  # COPY hands over a row at a time: the per-row work is this append only
     with path.open("wb") as handle, \
             zstandard.ZstdCompressor(level=COMPRESSION_LEVEL).stream_writer(handle, closefd=False) as out, \
             conn.cursor().copy(query) as copy, \
-            tqdm(desc=f"{table['table_schema']}.{table['table_name']}", total=table["estimated_rows"],
+            tqdm(desc=label, total=estimated_rows,
                  unit=" rows", unit_scale=True, leave=False, disable=None) as progress:
         for block in itertools.chain(copy, [b""]):  # the empty block at the end flushes the rest
             pending += block
