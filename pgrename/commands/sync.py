@@ -11,11 +11,11 @@ from ..backup import BACKUP_DIR
 from ..data import archive
 from ..errors import EXIT_CHECK_FAILED, EXIT_OK, Failure, UsageError
 from ..execute import LOG_DIR, Context, record
-from ..locations import WORK_DIR
 from ..sync import export as exporting
 from ..sync import load, shape, validation
+from .renaming import BUILD_DIR
 
-SUITE_FILE = WORK_DIR / "build" / "validate.sql"
+SUITE_FILE = BUILD_DIR / "validate.sql"
 
 log = logging.getLogger("pgrename")
 
@@ -98,7 +98,7 @@ def cmd_validate(ctx: Context, output: str = "text") -> int:
     shapes = shape.shapes(ctx.conn, sync, ctx.config.schema) if sync else []
     validation.settings(ctx.conn, ctx.config.schema, shapes)
     checks = validation.generated(ctx.conn) + validation.user_checks(sync)
-    SUITE_FILE.parent.mkdir(exist_ok=True)
+    SUITE_FILE.parent.mkdir(parents=True, exist_ok=True)
     SUITE_FILE.write_text(f"-- pgrename validation suite of {ctx.conn.info.dbname}, schema {ctx.config.schema}, "
                           f"generated from the catalog: {len(checks)} checks. Each returns its violations;\n"
                           "-- 0 is a pass. Runs as is: psql -f build/validate.sql\n\n" + validation.suite_script(checks))

@@ -17,6 +17,7 @@ from ..data.archive import MANIFEST
 from ..data.take import write_copy
 from ..json_output import iso_utc
 from ..render import Script, render
+from . import validation
 from .shape import Shape, SyncError, shapes
 
 FORMAT = "pgrename-sync"
@@ -36,6 +37,7 @@ def export(conn: psycopg.Connection, sync: Sync, schema: str, directory: Path) -
         with conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             tables = shapes(conn, sync, schema)
+            _refuse_duplicate_keys(conn, schema, tables)
             script = Script((render("sql/sync/settings.sql.j2", {}),
                              *(render("sql/sync/export_table.sql.j2", {"table": t.context()}) for t in tables)))
             for part in script.parts[:1]:
@@ -53,6 +55,15 @@ def export(conn: psycopg.Connection, sync: Sync, schema: str, directory: Path) -
                 "tables": entries}
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
+
+
+def _refuse_duplicate_keys(conn: psycopg.Connection, schema: str, tables: list[Shape]) -> None:
+    """A key two rows share here would name neither of them elsewhere: refused before any file is written."""
+    validation.settings(conn, schema, tables)
+    found = [r for r in validation.run(conn, validation.listed(conn, validation.NATURAL_KEYS.read_text())) if not r.ok]
+    if found:
+        raise SyncError(f"{found[0].check.description}: false here, {found[0].violations} key(s) shared or NULL, "
+                        f"e.g. {found[0].example}; no export was written")
 
 
 def _table(conn: psycopg.Connection, directory: Path, number: int, table: Shape, query: str) -> dict:

@@ -73,7 +73,8 @@ def _table_context(shape: Shape, entry: dict, number: int, staging_of: dict) -> 
     context = shape.context()
     context["columns"] = [c for c in context["columns"] if c["name"] in exported]
     for name, role in (("staging", "staged"), ("natural", "natural"), ("edited", "edited"),
-                       ("deleted_here", "deleted_here"), ("to_delete", "to_delete"), ("resolved", "resolved")):
+                       ("deleted_here", "deleted_here"), ("to_delete", "to_delete"), ("resolved", "resolved"),
+                       ("left_as_is", "left_as_is")):
         context[name] = ident(f"pgrename_sync_{number}_{role}")
     for reference in [*context["references"], *context["late"]]:
         reference["parent_staging"] = staging_of[reference["parent"]]

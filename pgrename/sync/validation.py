@@ -17,6 +17,7 @@ from ..render import literal
 from .shape import Shape, SyncError
 
 GENERATORS = SQL_ROOT / "sql" / "validate"
+NATURAL_KEYS = GENERATORS / "010_natural_keys.sql"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,249 @@
+"""Natural-key sync on real databases: an export from one machine imported into another whose
+serial ids differ, in each mode, with local edits kept, late-bound self and cyclic references, the
+validation suite, and every bad input refused with nothing changed."""
+import json
+import shutil
+
+import jsonschema
+import pytest
+import zstandard
+
+from conftest import PROJECT_DIR, psql
+
+FIXTURES = PROJECT_DIR / "tests" / "fixtures" / "sync"
+REPORTS = PROJECT_DIR / "pgrename" / "reports"
+TABLES = {"locations": ["xmlid"], "instructors": ["xmlid"], "events": ["xmlid"], "pages": ["event_id", "slug"],
+          "posts": {"key": ["xmlid"], "references": {"event_xmlid": "events.xmlid"}}}
+
+
+def sync_config(db, namespace="master", **settings):
+    return db.write_config({}, sync={"namespace": namespace, "tables": TABLES, **settings})
+
+
+def build(db, with_rows=True):
+    psql(db.url, "-q", "-f", str(FIXTURES / "schema.sql"))
+    if with_rows:
+        psql(db.url, "-q", "-f", str(FIXTURES / "rows.sql"))
+
+
+@pytest.fixture
+def machines(empty_db, restore_target):
+    """The source with its rows; the target with the schema only, its sequences far from the source's."""
+    build(empty_db)
+    build(restore_target, with_rows=False)
+    restore_target.execute("SELECT setval(s, 500) FROM unnest(ARRAY['locations_id_seq', 'instructors_id_seq', "
+                           "'events_id_seq', 'posts_id_seq']) AS s")
+    restore_target.execute("ALTER TABLE pages ALTER COLUMN id RESTART WITH 900")
+    return empty_db, restore_target
+
+
+def export(db, config, path):
+    result = db.runner("export", "--to", str(path), "--json", config=config)
+    assert result.code == 0, result.text
+    answer = json.loads(result.out)
+    jsonschema.validate(answer, json.loads((REPORTS / "export.schema.json").read_text()))
+    return json.loads((path / "manifest.json").read_text())
+
+
+def import_(db, config, path, *args, code=0):
+    result = db.runner("import", str(path), "--json", *args, config=config)
+    assert result.code == code, result.text
+    if code == 0:
+        answer = json.loads(result.out)
+        jsonschema.validate(answer, json.loads((REPORTS / "import.schema.json").read_text()))
+        return answer
+    return result
+
+
+def same_data(a, b, tmp_path) -> bool:
+    """Both machines export to identical files: the same rows, by natural key, whatever their ids."""
+    first = export(a, sync_config(a), tmp_path / f"check-a-{len(list(tmp_path.iterdir()))}")
+    second = export(b, sync_config(b), tmp_path / f"check-b-{len(list(tmp_path.iterdir()))}")
+    return [(t["table"], t["sha256"], t["content_md5"]) for t in first["tables"]] == \
+        [(t["table"], t["sha256"], t["content_md5"]) for t in second["tables"]]
+
+
+def test_an_export_moves_rows_to_a_machine_whose_ids_differ_and_again_changes_nothing(machines, tmp_path):
+    source, target = machines
+    config = sync_config(source)
+    manifest = export(source, config, tmp_path / "export")
+    assert [t["table"] for t in manifest["tables"]][:2] == ["locations", "posts"]  # parents first
+    events = next(t for t in manifest["tables"] if t["table"] == "events")
+    assert [c["name"] for c in events["columns"]] == ["xmlid", "title", "starts_at", "location_id.xmlid",
+                                                      "parent_id.xmlid", "instructor_id.xmlid"]
+    assert (tmp_path / "export" / "export.sql").read_text().count("COPY (") == 5
+
+    imported = import_(target, sync_config(target), tmp_path / "export", "--mode", "init")
+    assert imported["total"]["inserted"] == 2 + 2 + 4 + 8 + 2 and imported["changed"] == 18
+    assert all(check["ok"] for check in imported["checks"])
+    assert same_data(source, target, tmp_path)
+    # the ids are the target's own, the references resolved to them: late-bound self and cycle included
+    assert target.scalar("SELECT min(id) FROM events") == 501
+    assert target.query("SELECT c.xmlid, p.xmlid FROM events AS c JOIN events AS p ON p.id = c.parent_id "
+                        "ORDER BY 1")[0] == ("evt.talk1", "evt.conf")
+    assert target.scalar("SELECT e.xmlid FROM instructors AS i JOIN events AS e ON e.id = i.home_event_id") == "evt.talk1"
+    assert target.scalar("SELECT nextval('events_id_seq')") == 505  # past the new rows
+
+    again = import_(target, sync_config(target), tmp_path / "export", "--mode", "update")
+    assert again["changed"] == 0 and again["total"]["unchanged"] == 18
+    assert "nothing to change" in target.runner("import", str(tmp_path / "export"), config=sync_config(target)).out
+
+
+def test_update_writes_what_changed_and_keeps_rows_edited_or_deleted_here(machines, tmp_path):
+    source, target = machines
+    export(source, sync_config(source), tmp_path / "first")
+    import_(target, sync_config(target), tmp_path / "first", "--mode", "init")
+    source.execute("UPDATE events SET title = 'Opening talk' WHERE xmlid = 'evt.talk1'; "
+                   "UPDATE locations SET name = 'Great hall' WHERE xmlid = 'loc.hall'; "
+                   "INSERT INTO locations (xmlid, name) VALUES ('loc.roof', 'Roof')")
+    export(source, sync_config(source), tmp_path / "second")
+    target.execute("UPDATE locations SET name = 'Our hall' WHERE xmlid = 'loc.hall'; "
+                   "DELETE FROM pages WHERE slug = 'agenda' AND event_id = (SELECT id FROM events WHERE xmlid = 'evt.talk3')")
+
+    updated = import_(target, sync_config(target), tmp_path / "second", "--mode", "update")
+    assert updated["tables"]["public.events"]["updated"] == 1
+    assert updated["tables"]["public.locations"] == {"inserted": 1, "updated": 0, "unchanged": 1, "deleted": 0,
+                                                     "kept_edited_here": 1, "kept_deleted_here": 0}
+    assert updated["tables"]["public.pages"]["kept_deleted_here"] == 1
+    assert target.scalar("SELECT name FROM locations WHERE xmlid = 'loc.hall'") == "Our hall"
+    assert target.scalar("SELECT count(*) FROM pages") == 7
+
+    import_(target, sync_config(target), tmp_path / "second", "--overwrite-local-edits", "--resurrect-deleted")
+    assert target.scalar("SELECT name FROM locations WHERE xmlid = 'loc.hall'") == "Great hall"
+    assert same_data(source, target, tmp_path)
+
+
+def test_append_adds_new_keys_only(machines, tmp_path):
+    source, target = machines
+    target.execute("INSERT INTO locations (xmlid, name) VALUES ('loc.hall', 'Their hall')")
+    export(source, sync_config(source), tmp_path / "export")
+    appended = import_(target, sync_config(target), tmp_path / "export", "--mode", "append")
+    assert appended["tables"]["public.locations"]["inserted"] == 1
+    assert target.scalar("SELECT name FROM locations WHERE xmlid = 'loc.hall'") == "Their hall"
+
+
+def test_replace_deletes_what_the_namespace_no_longer_has_within_its_cap(machines, tmp_path):
+    source, target = machines
+    export(source, sync_config(source), tmp_path / "first")
+    import_(target, sync_config(target), tmp_path / "first", "--mode", "init")
+    target.execute("INSERT INTO posts (xmlid, event_xmlid, body) VALUES ('post.local', 'evt.conf', 'ours')")
+    source.execute("DELETE FROM posts; DELETE FROM pages WHERE slug = 'agenda'")
+    export(source, sync_config(source), tmp_path / "second")
+
+    dump = target.schema_dump(), target.query("SELECT xmlid FROM posts ORDER BY 1")
+    refused = import_(target, sync_config(target, delete_cap=3), tmp_path / "second", "--mode", "replace", code=3)
+    assert "replace would delete 6 rows (public.posts 2, public.pages 4), more than delete_cap 3" in refused.text
+    assert (target.schema_dump(), target.query("SELECT xmlid FROM posts ORDER BY 1")) == dump
+
+    replaced = import_(target, sync_config(target, delete_cap=3), tmp_path / "second", "--mode", "replace",
+                       "--allow-deletes")
+    assert replaced["total"]["deleted"] == 6
+    assert target.query("SELECT xmlid FROM posts") == [("post.local",)]  # not this namespace's: kept
+
+
+def test_the_validation_suite_is_generated_from_the_catalog(machines, tmp_path):
+    source, _ = machines
+    checks = tmp_path / "checks"
+    checks.mkdir()
+    (checks / "titles.sql").write_text("-- every event has a title longer than 3 characters\n"
+                                       "SELECT xmlid FROM events WHERE length(title) <= 3;\n")
+    config = sync_config(source, checks=str(checks))
+    tap = source.runner("validate", "--format", "tap", config=config)
+    assert tap.code == 0, tap.text
+    assert tap.out.startswith("1..") and "not ok" not in tap.out
+    assert tap.out.splitlines()[-1].endswith(" - every event has a title longer than 3 characters")
+
+    source.execute("ALTER TABLE posts ADD COLUMN location_id integer; UPDATE posts SET location_id = 999; "
+                   "ALTER TABLE posts ADD FOREIGN KEY (location_id) REFERENCES locations (id) NOT VALID; "
+                   "INSERT INTO posts (xmlid, event_xmlid, body) VALUES ('post.9', 'evt.nowhere', 'orphan')")
+    failed = source.runner("validate", "--format", "json", config=config)
+    assert failed.code == 3
+    answer = json.loads(failed.out)
+    jsonschema.validate(answer, json.loads((REPORTS / "validate.schema.json").read_text()))
+    failing = {c["description"]: c["violations"] for c in answer["checks"] if not c["ok"]}
+    assert failing == {"public.posts: every row's location_id has its locations row (NOT VALID: never checked by "
+                       "PostgreSQL)": 2,
+                       '"public"."posts": every event_xmlid names a "public"."events" row by its xmlid': 1}
+    suite = source.workdir / "build" / "validate.sql"
+    assert psql(source.url, "-f", str(suite)).returncode == 0
+
+
+def test_a_failing_validation_rolls_the_import_back(machines, tmp_path):
+    source, target = machines
+    export(source, sync_config(source), tmp_path / "export")
+    checks = tmp_path / "checks"
+    checks.mkdir()
+    (checks / "no_garden.sql").write_text("-- nothing happens in the garden\nSELECT xmlid FROM locations WHERE xmlid = 'loc.garden'\n")
+    failed = import_(target, sync_config(target, checks=str(checks)), tmp_path / "export", "--mode", "init", code=3)
+    assert "the validation suite failed" in failed.text and "nothing happens in the garden: 1 violation(s)" in failed.text
+    assert target.scalar("SELECT count(*) FROM locations") == 0
+    assert target.scalar("SELECT count(*) FROM pgrename.audit WHERE event = 'sync_failed'") == 1
+
+
+def _rewrite(path, change):
+    """Change a table's COPY file and give the manifest its new checksum, as a hand-edited export would."""
+    manifest = json.loads((path / "manifest.json").read_text())
+    entry = next(t for t in manifest["tables"] if t["table"] == change[0])
+    data = zstandard.ZstdDecompressor().decompress((path / entry["file"]).read_bytes(), max_output_size=1 << 20)
+    data = change[1](data)
+    (path / entry["file"]).write_bytes(zstandard.ZstdCompressor().compress(data))
+    import hashlib
+    entry["sha256"] = hashlib.sha256((path / entry["file"]).read_bytes()).hexdigest()
+    entry["rows"] = data.count(b"\n")
+    (path / "manifest.json").write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize("change, message", [
+    (("locations", lambda d: d + d.splitlines(keepends=True)[0]),
+     "public.locations: 1 natural key(s) (xmlid) appear more than once in 0001.copy.zst"),
+    (("events", lambda d: d.replace(b"loc.garden", b"loc.nobody")),
+     "public.events: 3 row(s) of 0003.copy.zst name a locations row (location_id.xmlid) that neither this database "
+     "nor the export has"),
+    (("posts", lambda d: d.replace(b"evt.talk2", b"evt.nobody")),
+     "public.posts: 1 row(s) of 0002.copy.zst name in event_xmlid a events.xmlid row that neither"),
+    (("locations", lambda d: d.replace(b"loc.hall", b"\\N", 1)),
+     "public.locations: 1 row(s) of 0001.copy.zst have no natural key (xmlid NULL)"),
+])
+def test_bad_rows_in_an_export_are_refused_before_anything_is_written(machines, tmp_path, change, message):
+    source, target = machines
+    export(source, sync_config(source), tmp_path / "export")
+    _rewrite(tmp_path / "export", change)
+    refused = import_(target, sync_config(target), tmp_path / "export", "--mode", "init", code=3)
+    assert message in refused.err, refused.err
+    assert target.scalar("SELECT count(*) FROM locations") == 0
+
+
+def test_bad_exports_and_targets_are_refused(machines, tmp_path):
+    source, target = machines
+    export(source, sync_config(source), tmp_path / "export")
+    shutil.copytree(tmp_path / "export", tmp_path / "tampered")
+    with open(tmp_path / "tampered" / "0003.copy.zst", "ab") as handle:
+        handle.write(b"x")
+    refused = import_(target, sync_config(target), tmp_path / "tampered", code=1)
+    assert "0003.copy.zst: SHA-256 differs from the manifest" in refused.text
+
+    other = import_(target, sync_config(target, namespace="branch"), tmp_path / "export", code=3)
+    assert "the export comes from namespace 'master', and this config syncs namespace 'branch'" in other.text
+
+    import_(target, sync_config(target), tmp_path / "export", "--mode", "init")
+    filled = import_(target, sync_config(target), tmp_path / "export", "--mode", "init", code=3)
+    assert "init imports into empty tables only" in filled.text
+
+    target.execute("ALTER TABLE events DROP COLUMN starts_at")
+    lacking = import_(target, sync_config(target), tmp_path / "export", code=3)
+    assert "public.events: the export's column 'starts_at' (0003.copy.zst) is not in this database's table" in lacking.text
+
+
+def test_keys_that_cannot_name_a_row_are_refused_at_export(machines, tmp_path):
+    source, _ = machines
+    source.execute("UPDATE events SET title = 'Talk' WHERE xmlid LIKE 'evt.talk%'")
+    duplicated = source.write_config({}, sync={"namespace": "m", "tables": {**TABLES, "events": ["title"]}})
+    result = source.runner("export", "--to", str(tmp_path / "dup"), config=duplicated)
+    assert result.code == 3 and '"public"."events": (title) is unique and not NULL: false here' in result.text
+    assert not (tmp_path / "dup").exists()
+
+    source.execute("ALTER TABLE locations ADD COLUMN code text")
+    nullable = source.write_config({}, sync={"namespace": "m", "tables": {**TABLES, "locations": ["code"]}})
+    result = source.runner("export", "--to", str(tmp_path / "null"), config=nullable)
+    assert result.code == 2 and "key column 'code' of public.locations may be NULL and no unique index with " \
+                                "NULLS NOT DISTINCT covers (code)" in result.text
