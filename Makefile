@@ -11,7 +11,7 @@ APPROVAL := $(if $(APPROVE),--approve "$$APPROVE")
 DEMO_DB  := pgrename_demo
 
 .DEFAULT_GOAL := help
-.PHONY: help install postgres db db-stop demo demo-load demo-sets analyze plan dry-run migrate verify rollback contract rehearse backup backup-verify backup-diff restore dumps restore-dump backups restore-backup status schema-upgrade sets-status sets-validate sets-plan sets-migrate sets-rollback sets-rehearse sets-baseline sets-repair psql test test-fast bench clean
+.PHONY: help install postgres db db-stop demo demo-load demo-sets demo-sync export import validate analyze plan dry-run migrate verify rollback contract rehearse backup backup-verify backup-diff restore dumps restore-dump backups restore-backup status schema-upgrade sets-status sets-validate sets-plan sets-migrate sets-rollback sets-rehearse sets-baseline sets-repair psql test test-fast bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -64,6 +64,21 @@ demo-sets: demo-load ## reload the demo database, then its migration set: A..B a
 	@echo "Done. Read build/sets-migrate.sql and build/sets-rollback.sql; the history: 'make psql', then"
 	@echo "TABLE pgrename.set_migration;"
 
+demo-sync: demo-sets ## the migration-set demo's rows exported by natural key and imported into a second database whose ids differ
+	@PGOPTIONS='-c client_min_messages=warning' psql "$$($(PY) -m pgrename.embedded url --db postgres)" -q -v ON_ERROR_STOP=1 \
+	    -c 'DROP DATABASE IF EXISTS $(DEMO_DB)_replica WITH (FORCE)' -c 'CREATE DATABASE $(DEMO_DB)_replica'
+	@$(RUNNER) --database-url "$$($(PY) -m pgrename.embedded url --db $(DEMO_DB)_replica)" sets-migrate --end D > /dev/null
+	@psql "$$($(PY) -m pgrename.embedded url --db $(DEMO_DB)_replica)" -q -v ON_ERROR_STOP=1 \
+	    -c "INSERT INTO locations (xmlid, name) VALUES ('loc.replica', 'A room only the replica has')" \
+	    -c "SELECT setval(s, 1000) FROM unnest(ARRAY['projects_id_seq', 'events_id_seq', 'event_participants_id_seq', 'posts_id_seq', 'tags_id_seq']) AS s" > /dev/null
+	@rm -rf build/demo-sync-export
+	@$(RUNNER) --database-url "$$($(PY) -m pgrename.embedded url)" export --to build/demo-sync-export
+	@$(RUNNER) --database-url "$$($(PY) -m pgrename.embedded url --db $(DEMO_DB)_replica)" import build/demo-sync-export --mode update
+	@$(RUNNER) --database-url "$$($(PY) -m pgrename.embedded url --db $(DEMO_DB)_replica)" import build/demo-sync-export --mode update
+	@for db in $(DEMO_DB) $(DEMO_DB)_replica; do echo "$$db:"; psql "$$($(PY) -m pgrename.embedded url --db $$db)" -X -q -c \
+	    "SELECT e.id, e.xmlid, e.title, p.xmlid AS project, l.xmlid AS location, e.event_xmlid AS parent FROM events AS e LEFT JOIN projects AS p ON p.id = e.project_id LEFT JOIN locations AS l ON l.id = e.location_id ORDER BY e.xmlid"; done
+	@echo "The same events by natural key, with other ids. Look around: psql \"\$$($(PY) -m pgrename.embedded url --db $(DEMO_DB)_replica)\""
+
 analyze: install ## read-only report before a rename (FORMAT=json|markdown, EXACT=1 for exact counts)
 	@$(RUNNER) analyze $(if $(FORMAT),--format "$$FORMAT") $(if $(EXACT),--exact)
 
@@ -99,6 +114,15 @@ backup-diff: install ## which tables and keys differ between two data backups A=
 
 restore: install ## restore a data backup FROM=dir, MODE=clean|append|upsert, into DATABASE_URL (or TARGET=url); SCHEMA=1, CONTINUE_ON_ERROR=1
 	@$(RUNNER) $(if $(TARGET),--database-url "$$TARGET") restore $(if $(FROM),"$$FROM") $(if $(MODE),--mode "$$MODE") $(if $(SCHEMA),--schema) $(if $(CONTINUE_ON_ERROR),--continue-on-error) $(APPROVAL)
+
+export: install ## natural-key export of the tables in the config's sync: section; TO=dir (or dir.tar)
+	@$(RUNNER) export $(if $(TO),--to "$$TO")
+
+import: install ## import a natural-key export FROM=dir, MODE=init|append|update|replace, into DATABASE_URL (or TARGET=url); OVERWRITE_LOCAL=1, RESURRECT=1, ALLOW_DELETES=1
+	@$(RUNNER) $(if $(TARGET),--database-url "$$TARGET") import $(if $(FROM),"$$FROM") $(if $(MODE),--mode "$$MODE") $(if $(OVERWRITE_LOCAL),--overwrite-local-edits) $(if $(RESURRECT),--resurrect-deleted) $(if $(ALLOW_DELETES),--allow-deletes) $(APPROVAL)
+
+validate: install ## the integrity suite generated from the catalog, plus the config's sync keys and checks (FORMAT=tap|json)
+	@$(RUNNER) validate $(if $(FORMAT),--format "$$FORMAT")
 
 dumps: install ## list the pg_dump backups a profile took before migrations
 	@$(RUNNER) dumps

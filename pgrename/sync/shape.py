@@ -167,15 +167,3 @@ def _check_key(table: dict, configured: tuple[str, ...], key: list[str], where: 
                         f"NULL and no unique index with NULLS NOT DISTINCT covers ({', '.join(configured)}): make it "
                         "NOT NULL, or add such an index")
 
-
-def proposed_keys(conn: psycopg.Connection, schema: str) -> dict[str, list[str]]:
-    """A natural key for each table that has one to offer: its first unique key (not the primary
-    key) whose columns are all NOT NULL and none a surrogate."""
-    proposals = {}
-    for name, table in catalog(conn, schema).items():
-        surrogate = {c["name"] for c in table["columns"] if c["surrogate"]}
-        for unique in table["unique_keys"]:
-            if not unique["primary"] and unique["not_null"] and not surrogate & set(unique["columns"]):
-                proposals[name] = unique["columns"]
-                break
-    return proposals

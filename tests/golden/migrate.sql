@@ -1,5 +1,5 @@
--- pgrename script, sha256 e748e7d26ff05f95e2c84db5a4d52f81dfdad7d1dca509b9b11d602105852b7c of every line after these two (tail -n +3 FILE | sha256sum)
-SELECT set_config('pgrename.script_sha256', 'e748e7d26ff05f95e2c84db5a4d52f81dfdad7d1dca509b9b11d602105852b7c', true);
+-- pgrename script, sha256 d0b88ecadbc877474a3a77363bb4d94568ad56f1748fd679ec2c6e1e25a0b6be of every line after these two (tail -n +3 FILE | sha256sum)
+SELECT set_config('pgrename.script_sha256', 'd0b88ecadbc877474a3a77363bb4d94568ad56f1748fd679ec2c6e1e25a0b6be', true);
 -- ==== sql/header.sql.j2
 -- pgrename migration 'assistant_snake_case': rename 6 table(s) in schema
 -- "public", the 21 object(s) named after them and 2 column(s);
@@ -353,11 +353,11 @@ BEGIN
     IF to_regclass('pgrename.schema_version') IS NOT NULL THEN
         SELECT max(version) INTO found FROM pgrename.schema_version;
     END IF;
-    IF found IS DISTINCT FROM 6 THEN
-        RAISE EXCEPTION 'pgrename: its own schema here is at version %, this script needs version 6',
+    IF found IS DISTINCT FROM 7 THEN
+        RAISE EXCEPTION 'pgrename: its own schema here is at version %, this script needs version 7',
             coalesce(found, 0)
             USING ERRCODE = 'PGR04',
-                  HINT = CASE WHEN coalesce(found, 0) < 6
+                  HINT = CASE WHEN coalesce(found, 0) < 7
                               THEN 'Upgrade it first: make schema-upgrade (or psql -f each pending sql/install/NNN_*.sql, in order).'
                               ELSE 'A newer pgrename has upgraded it: render the script with that release.' END;
     END IF;

@@ -1,5 +1,5 @@
--- pgrename script, sha256 708d546f6750a91b2dbcf6f815941d5c591b00e670525b41a89b40d9c948ac74 of every line after these two (tail -n +3 FILE | sha256sum)
-SELECT set_config('pgrename.script_sha256', '708d546f6750a91b2dbcf6f815941d5c591b00e670525b41a89b40d9c948ac74', true);
+-- pgrename script, sha256 30e5ae0a720a07837063ef4554c5f087243aa02a9a404bcc2343aa508e4cbafa of every line after these two (tail -n +3 FILE | sha256sum)
+SELECT set_config('pgrename.script_sha256', '30e5ae0a720a07837063ef4554c5f087243aa02a9a404bcc2343aa508e4cbafa', true);
 -- ==== rollback/header.sql.j2
 -- pgrename rollback of migration 'assistant_snake_case': give 6 table(s) in schema
 -- "public", the 21 object(s) named after them and 2 column(s) their names back.
@@ -228,11 +228,11 @@ BEGIN
     IF to_regclass('pgrename.schema_version') IS NOT NULL THEN
         SELECT max(version) INTO found FROM pgrename.schema_version;
     END IF;
-    IF found IS DISTINCT FROM 6 THEN
-        RAISE EXCEPTION 'pgrename: its own schema here is at version %, this script needs version 6',
+    IF found IS DISTINCT FROM 7 THEN
+        RAISE EXCEPTION 'pgrename: its own schema here is at version %, this script needs version 7',
             coalesce(found, 0)
             USING ERRCODE = 'PGR04',
-                  HINT = CASE WHEN coalesce(found, 0) < 6
+                  HINT = CASE WHEN coalesce(found, 0) < 7
                               THEN 'Upgrade it first: make schema-upgrade (or psql -f each pending sql/install/NNN_*.sql, in order).'
                               ELSE 'A newer pgrename has upgraded it: render the script with that release.' END;
     END IF;
