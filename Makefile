@@ -68,15 +68,13 @@ demo-sync: demo-sets ## the migration-set demo's rows exported by natural key an
 	@PGOPTIONS='-c client_min_messages=warning' psql "$$($(PY) -m pgrename.embedded url --db postgres)" -q -v ON_ERROR_STOP=1 \
 	    -c 'DROP DATABASE IF EXISTS $(DEMO_DB)_replica WITH (FORCE)' -c 'CREATE DATABASE $(DEMO_DB)_replica'
 	@$(RUNNER) --database-url "$$($(PY) -m pgrename.embedded url --db $(DEMO_DB)_replica)" sets-migrate --end D > /dev/null
-	@psql "$$($(PY) -m pgrename.embedded url --db $(DEMO_DB)_replica)" -q -v ON_ERROR_STOP=1 \
-	    -c "INSERT INTO locations (xmlid, name) VALUES ('loc.replica', 'A room only the replica has')" \
-	    -c "SELECT setval(s, 1000) FROM unnest(ARRAY['projects_id_seq', 'events_id_seq', 'event_participants_id_seq', 'posts_id_seq', 'tags_id_seq']) AS s" > /dev/null
+	@psql "$$($(PY) -m pgrename.embedded url --db $(DEMO_DB)_replica)" -q -v ON_ERROR_STOP=1 -f sql/demo/sync_replica.sql > /dev/null
 	@rm -rf build/demo-sync-export
 	@$(RUNNER) --database-url "$$($(PY) -m pgrename.embedded url)" export --to build/demo-sync-export
 	@$(RUNNER) --database-url "$$($(PY) -m pgrename.embedded url --db $(DEMO_DB)_replica)" import build/demo-sync-export --mode update
 	@$(RUNNER) --database-url "$$($(PY) -m pgrename.embedded url --db $(DEMO_DB)_replica)" import build/demo-sync-export --mode update
-	@for db in $(DEMO_DB) $(DEMO_DB)_replica; do echo "$$db:"; psql "$$($(PY) -m pgrename.embedded url --db $$db)" -X -q -c \
-	    "SELECT e.id, e.xmlid, e.title, p.xmlid AS project, l.xmlid AS location, e.event_xmlid AS parent FROM events AS e LEFT JOIN projects AS p ON p.id = e.project_id LEFT JOIN locations AS l ON l.id = e.location_id ORDER BY e.xmlid"; done
+	@for db in $(DEMO_DB) $(DEMO_DB)_replica; do echo "$$db:"; \
+	    psql "$$($(PY) -m pgrename.embedded url --db $$db)" -X -q -f sql/demo/sync_events.sql; done
 	@echo "The same events by natural key, with other ids. Look around: psql \"\$$($(PY) -m pgrename.embedded url --db $(DEMO_DB)_replica)\""
 
 analyze: install ## read-only report before a rename (FORMAT=json|markdown, EXACT=1 for exact counts)

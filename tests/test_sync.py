@@ -164,8 +164,9 @@ def test_the_validation_suite_is_generated_from_the_catalog(machines, tmp_path):
     assert failing == {"public.posts: every row's location_id has its locations row (NOT VALID: never checked by "
                        "PostgreSQL)": 2,
                        '"public"."posts": every event_xmlid names a "public"."events" row by its xmlid': 1}
-    suite = source.workdir / "build" / "validate.sql"
+    suite = source.workdir / "build" / "integrity-suite.sql"
     assert psql(source.url, "-f", str(suite)).returncode == 0
+    assert not (source.workdir / "build" / "validate.sql").exists()  # the rename's VALIDATE CONSTRAINT script
 
 
 def test_a_failing_validation_rolls_the_import_back(machines, tmp_path):

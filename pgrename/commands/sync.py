@@ -15,7 +15,7 @@ from ..sync import export as exporting
 from ..sync import load, shape, validation
 from .renaming import BUILD_DIR
 
-SUITE_FILE = BUILD_DIR / "validate.sql"
+SUITE_FILE = BUILD_DIR / "integrity-suite.sql"  # build/validate.sql is the rename's (VALIDATE CONSTRAINT)
 
 log = logging.getLogger("pgrename")
 
@@ -93,15 +93,13 @@ def _keep_script(text: str, started: str) -> None:
 
 def cmd_validate(ctx: Context, output: str = "text") -> int:
     """The integrity suite generated from the catalog (and the config's keys, references and
-    checks), written to build/validate.sql and run; exit 3 when a check fails."""
+    checks), written to build/integrity-suite.sql and run; exit 3 when a check fails."""
     sync = ctx.config.sync
     shapes = shape.shapes(ctx.conn, sync, ctx.config.schema) if sync else []
     validation.settings(ctx.conn, ctx.config.schema, shapes)
     checks = validation.generated(ctx.conn) + validation.user_checks(sync)
     SUITE_FILE.parent.mkdir(parents=True, exist_ok=True)
-    SUITE_FILE.write_text(f"-- pgrename validation suite of {ctx.conn.info.dbname}, schema {ctx.config.schema}, "
-                          f"generated from the catalog: {len(checks)} checks. Each returns its violations;\n"
-                          "-- 0 is a pass. Runs as is: psql -f build/validate.sql\n\n" + validation.suite_script(checks))
+    SUITE_FILE.write_text(validation.suite(checks, ctx.conn.info.dbname).sql)
     results = validation.run(ctx.conn, checks)
     failed = [r for r in results if not r.ok]
     if output == "tap":

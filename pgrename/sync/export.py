@@ -40,8 +40,7 @@ def export(conn: psycopg.Connection, sync: Sync, schema: str, directory: Path) -
             _refuse_duplicate_keys(conn, schema, tables)
             script = Script((render("sql/sync/settings.sql.j2", {}),
                              *(render("sql/sync/export_table.sql.j2", {"table": t.context()}) for t in tables)))
-            for part in script.parts[:1]:
-                conn.execute(part.sql)
+            conn.execute(script.parts[0].sql)  # the settings
             (directory / SCRIPT_FILE).write_text(script.body)
             entries = [_table(conn, directory, number, table, part.sql)
                        for number, (table, part) in enumerate(zip(tables, script.parts[1:]), start=1)]

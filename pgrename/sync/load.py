@@ -76,7 +76,7 @@ def _table_context(shape: Shape, entry: dict, number: int, staging_of: dict) -> 
                        ("deleted_here", "deleted_here"), ("to_delete", "to_delete"), ("resolved", "resolved"),
                        ("left_as_is", "left_as_is")):
         context[name] = ident(f"pgrename_sync_{number}_{role}")
-    for reference in [*context["references"], *context["late"]]:
+    for reference in context["references"]:  # the late ones among them: the same dicts
         reference["parent_staging"] = staging_of[reference["parent"]]
     for logical in context["logical"]:
         logical["parent_staging"] = staging_of[logical["parent"]]
@@ -139,6 +139,7 @@ def _load(run: RecordedRun, manifest: dict, sync: Sync, schema: str, mode: str, 
     validation.settings(run.conn, schema, found)
     checks = validation.generated(run.conn) + validation.user_checks(sync) + validation.listed(
         run.conn, render("sql/sync/import/import_checks.sql.j2", run.context).sql)
+    run.ran.append(validation.suite(checks, run.conn.info.dbname))  # kept with the script; run below
     results = validation.run(run.conn, checks)
     failed = [r for r in results if not r.ok]
     if failed:

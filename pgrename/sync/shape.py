@@ -3,6 +3,7 @@
 the natural key of the row it points at, so rows mean the same on machines whose ids differ."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import psycopg
@@ -61,10 +62,11 @@ class Shape:
     def context(self) -> dict:
         """What the SQL templates of sql/sync/ need of this table."""
         written = self.plain + [c for r in self.references if not r.late for c in r.columns]
+        references = [dataclasses.asdict(r) for r in self.references]
         return {"name": self.name, "label": self.label, "table": self.table, "key": self.key,
                 "key_columns": self.key_columns, "columns": self.columns, "plain": self.plain,
-                "dropped": self.dropped, "references": [r.__dict__ for r in self.references],
-                "late": [r.__dict__ for r in self.references if r.late], "logical": self.logical,
+                "dropped": self.dropped, "references": references,
+                "late": [r for r in references if r["late"]], "logical": self.logical,
                 "written": written, "updated": [c for c in written if c not in self.key_columns]}
 
 
@@ -97,12 +99,12 @@ def _shape(table: dict, sync: Sync, found: dict, schema: str, position: dict) ->
         parent = fk["parent_table"]
         if parent not in sync.tables:
             raise ConfigError(f"{where}: foreign key {fk['name']} ({', '.join(fk['columns'])}) points at {parent}, "
-                            "which sync: tables does not list: add it with its key, so its rows can be named")
+                              "which sync: tables does not list: add it with its key, so its rows can be named")
         parent_key = list(sync.tables[parent].key)
         parent_types = {c["name"]: c for c in found[parent]["columns"]}
         if any(k in {c for f in found[parent]["foreign_keys"] for c in f["columns"]} for k in parent_key):
             raise ConfigError(f"{where}: foreign key {fk['name']} points at {parent}, whose key "
-                            f"({', '.join(parent_key)}) holds a foreign key: name {parent} by columns of its own")
+                              f"({', '.join(parent_key)}) holds a foreign key: name {parent} by columns of its own")
         if fk["parent_columns"] == parent_key:
             continue  # it points at the natural key already: written as it is
         exported = [f"{'+'.join(fk['columns'])}.{k}" for k in parent_key]
@@ -111,8 +113,8 @@ def _shape(table: dict, sync: Sync, found: dict, schema: str, position: dict) ->
                               late=position[parent] >= position[name])
         if reference.late and any(types[c]["not_null"] for c in fk["columns"]) and not fk["deferrable"]:
             raise ConfigError(f"{where}: foreign key {fk['name']} points at {parent}, written after {name} or with it, "
-                            f"and {', '.join(fk['columns'])} is NOT NULL: make it DEFERRABLE or nullable, so the "
-                            "rows can be bound after they are all written")
+                              f"and {', '.join(fk['columns'])} is NOT NULL: make it DEFERRABLE or nullable, so the "
+                              "rows can be bound after they are all written")
         references.append(reference)
         for column in fk["columns"]:
             by_column[column] = (reference, [dict(parent_types[k], name=e, source="reference", alias=reference.alias,
@@ -123,7 +125,7 @@ def _shape(table: dict, sync: Sync, found: dict, schema: str, position: dict) ->
             reference, exported = by_column[column["name"]]
             if reference.constraint not in emitted:
                 emitted.add(reference.constraint)
-                columns += [dict(c, reference=reference.constraint) for c in exported]
+                columns += exported
         elif column["surrogate"]:
             if column["name"] in config.key:
                 raise ConfigError(f"{where}: key column {column['name']!r} is serial or identity: a machine's own "
@@ -133,11 +135,9 @@ def _shape(table: dict, sync: Sync, found: dict, schema: str, position: dict) ->
             columns.append({"name": column["name"], "type": column["type"], "not_null": column["not_null"],
                             "source": "column"})
             plain.append(column["name"])
-    key = []
-    for column in config.key:
-        key += [e for e in by_column[column][1]] if column in by_column else [types[column]]
-    key = list(dict.fromkeys(c["name"] for c in key))
-    _check_key(table, config.key, key, where, by_column)
+    key = list(dict.fromkeys(exported["name"] for column in config.key
+                             for exported in (by_column[column][1] if column in by_column else [types[column]])))
+    _check_key(table, config.key, where)
     logical = []
     for column, (parent, parent_column) in config.references.items():
         if parent not in sync.tables:
@@ -154,7 +154,7 @@ def _shape(table: dict, sync: Sync, found: dict, schema: str, position: dict) ->
                  dropped, plain)
 
 
-def _check_key(table: dict, configured: tuple[str, ...], key: list[str], where: str, by_column: dict) -> None:
+def _check_key(table: dict, configured: tuple[str, ...], where: str) -> None:
     """A natural key whose column may be NULL is one only where a unique index with NULLS NOT
     DISTINCT says two NULLs collide; otherwise two rows could share it."""
     types = {c["name"]: c for c in table["columns"]}

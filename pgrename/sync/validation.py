@@ -13,7 +13,7 @@ import psycopg
 
 from ..config import Sync
 from ..locations import SQL_ROOT
-from ..render import literal
+from ..render import Part, render
 from .shape import Shape, SyncError
 
 GENERATORS = SQL_ROOT / "sql" / "validate"
@@ -70,14 +70,13 @@ def user_checks(sync: Sync | None) -> list[Check]:
             raise SyncError(f"{path}: empty; a check is a query returning the rows that violate it")
         first = next((line for line in query.splitlines() if line.startswith("--")), f"-- {path.stem}")
         checks.append(Check(f"user check {path.stem}", first.lstrip("- ").strip(),
-                            f"SELECT count(*) AS violations, min(v::text) AS example FROM (\n{query}\n) AS v"))
+                            render("sql/validate/user_check.sql.j2", {"query": query}).sql.strip()))
     return checks
 
 
-def suite_script(checks: list[Check]) -> str:
+def suite(checks: list[Check], database: str) -> Part:
     """The suite as one file psql runs as is: each check's query under its name and description."""
-    return "".join(f"-- {c.name}: {c.description}\nSELECT {literal(c.name)} AS check, violations, example FROM ("
-                   f"{c.query}) AS result;\n\n" for c in checks)
+    return render("sql/validate/suite.sql.j2", {"checks": checks, "database": database})
 
 
 def run(conn: psycopg.Connection, checks: list[Check]) -> list[Result]:

@@ -35,20 +35,23 @@ SELECT i.table_schema, i.table_name,
         WHERE a.attrelid = i.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '') AS columns,
        (SELECT coalesce(jsonb_agg(jsonb_build_object(
                     'name', con.conname,
-                    'columns', (SELECT jsonb_agg(a.attname ORDER BY k.n)
-                                FROM unnest(con.conkey) WITH ORDINALITY AS k (attnum, n)
-                                JOIN pg_attribute AS a ON a.attrelid = con.conrelid AND a.attnum = k.attnum),
+                    'columns', pair.columns,
                     'parent_schema', pn.nspname,
                     'parent_table', pc.relname,
-                    'parent_columns', (SELECT jsonb_agg(a.attname ORDER BY k.n)
-                                       FROM unnest(con.confkey) WITH ORDINALITY AS k (attnum, n)
-                                       JOIN pg_attribute AS a ON a.attrelid = con.confrelid AND a.attnum = k.attnum),
+                    'parent_columns', pair.parent_columns,
                     'deferrable', con.condeferrable,
                     'validated', con.convalidated)
                     ORDER BY con.conname), '[]')
         FROM pg_constraint AS con
         JOIN pg_class AS pc ON pc.oid = con.confrelid
         JOIN pg_namespace AS pn ON pn.oid = pc.relnamespace
+        -- the child's columns and the parent's they match, pair by pair
+        CROSS JOIN LATERAL (
+            SELECT jsonb_agg(ca.attname ORDER BY k.n) AS columns, jsonb_agg(pa.attname ORDER BY k.n) AS parent_columns
+            FROM unnest(con.conkey, con.confkey) WITH ORDINALITY AS k (child_attnum, parent_attnum, n)
+            JOIN pg_attribute AS ca ON ca.attrelid = con.conrelid AND ca.attnum = k.child_attnum
+            JOIN pg_attribute AS pa ON pa.attrelid = con.confrelid AND pa.attnum = k.parent_attnum
+        ) AS pair
         WHERE con.conrelid = i.oid AND con.contype = 'f') AS foreign_keys,
        (SELECT coalesce(jsonb_agg(jsonb_build_object(
                     'name', ic.relname,
