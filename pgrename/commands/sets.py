@@ -144,12 +144,12 @@ def cmd_sets_plan(ctx: Context, start: str | None = None, end: str | None = None
     if not pending:
         log.info("nothing to apply: every migration of the range is applied")
         return EXIT_OK
-    first_rename = next((i for i, group in enumerate(sets.runs(pending)) if group[0].rename), None)
+    groups = sets.runs(pending)
     for index, (name, script, outside) in enumerate(_scripts(ctx, pending, context)):
         log.info("%s: %s", name, "outside a transaction (psql without --single-transaction)" if outside
                  else "one transaction")
         write(name, script)
-        if first_rename is not None and index + 1 == first_rename:
+        if index + 1 < len(groups) and groups[index + 1][0].rename:
             log.info("the rename step after it is planned from the catalog once the scripts before it have run: "
                      "run them, then sets-plan again")
             break
