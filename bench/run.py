@@ -23,6 +23,13 @@ deadlock_timeout per attempt, rolls back, retries), side by side with the same r
 through psql -f with its timeouts taken out, which queues behind the blocker and every reader
 behind it.
 
+natural-key sync: --sync-rows rows over a parent (projects), a self-referencing child (events, each
+pointing at its project and at an earlier event) and a grandchild (tickets), keyed by xmlid. The
+export, and its import in update mode into a database whose ids differ, side by side with the data
+backup and clean restore of the same rows, and with a per-row upsert loop (a statement per row,
+each parent looked up by its key: what the tools sync replaces do). A second import of the same
+export changes nothing and shows the cost of comparing.
+
 migration sets: --set-sizes small numbered migrations (a table each), applied by sets-migrate and
 rolled back by sets-rollback, side by side with the same files run through psql -f one by one.
 Time per migration should not grow with the count: the history is checked in one query.
@@ -50,10 +57,12 @@ from pgrename import analyze, backup, own_schema  # noqa: E402
 from pgrename import plan as plans  # noqa: E402
 from pgrename.commands.renaming import cmd_migrate  # noqa: E402
 from pgrename.commands.sets import cmd_sets_migrate, cmd_sets_rollback  # noqa: E402
-from pgrename.config import MigrationSets  # noqa: E402
+from pgrename.config import MigrationSets, Sync, SyncTable  # noqa: E402
 from pgrename.data import restore, take  # noqa: E402
 from pgrename.errors import Failure  # noqa: E402
 from pgrename.execute import Context  # noqa: E402
+from pgrename.sync import export as sync_export  # noqa: E402
+from pgrename.sync import load as sync_load  # noqa: E402
 from pgrename.config import Config  # noqa: E402
 from pgrename.connection import connect, describe, target_conninfo  # noqa: E402
 
@@ -257,6 +266,104 @@ def measure_data_backup(admin_url: str, rows: int) -> list[tuple[str, float, flo
         drop_database(admin_url, "pgrename_bench_data")
 
 
+SYNC_SCHEMA = """
+CREATE TABLE projects (id serial PRIMARY KEY, xmlid text NOT NULL UNIQUE, name text NOT NULL);
+CREATE TABLE events (id serial PRIMARY KEY, xmlid text NOT NULL UNIQUE, project_id int NOT NULL REFERENCES projects,
+                     parent_id int REFERENCES events, title text NOT NULL, starts_at timestamptz NOT NULL);
+CREATE TABLE tickets (id serial PRIMARY KEY, xmlid text NOT NULL UNIQUE, event_id int NOT NULL REFERENCES events,
+                      price numeric(8, 2) NOT NULL, holder text);
+"""
+SYNC_CONFIG = Sync(namespace="bench", delete_cap=100, checks=None, tables={
+    name: SyncTable(name, ("xmlid",), {}) for name in ("projects", "events", "tickets")})
+UPSERT_LOOP = {  # one statement per row, each parent found by its key
+    "projects": "INSERT INTO projects (xmlid, name) VALUES (%s, %s)"
+                " ON CONFLICT (xmlid) DO UPDATE SET name = excluded.name",
+    "events": "INSERT INTO events (xmlid, project_id, parent_id, title, starts_at) VALUES"
+              " (%s, (SELECT id FROM projects WHERE xmlid = %s), (SELECT id FROM events WHERE xmlid = %s), %s, %s)"
+              " ON CONFLICT (xmlid) DO UPDATE SET project_id = excluded.project_id, parent_id = excluded.parent_id,"
+              " title = excluded.title, starts_at = excluded.starts_at",
+    "tickets": "INSERT INTO tickets (xmlid, event_id, price, holder) VALUES"
+               " (%s, (SELECT id FROM events WHERE xmlid = %s), %s, %s)"
+               " ON CONFLICT (xmlid) DO UPDATE SET event_id = excluded.event_id, price = excluded.price,"
+               " holder = excluded.holder",
+}
+UPSERT_ROWS = {  # the rows as a sync tool's file holds them: references by key, in key order
+    "projects": "SELECT xmlid, name FROM projects ORDER BY xmlid",
+    "events": "SELECT e.xmlid, p.xmlid, parent.xmlid, e.title, e.starts_at FROM events AS e"
+              " JOIN projects AS p ON p.id = e.project_id LEFT JOIN events AS parent ON parent.id = e.parent_id"
+              " ORDER BY e.xmlid",
+    "tickets": "SELECT t.xmlid, e.xmlid, t.price, t.holder FROM tickets AS t JOIN events AS e ON e.id = t.event_id"
+               " ORDER BY t.xmlid",
+}
+
+
+def measure_sync(admin_url: str, rows: int) -> list[tuple[str, float, float]]:
+    """(way, export or backup seconds, import or restore seconds) for the same rows."""
+    source, target = "pgrename_bench_sync_source", "pgrename_bench_sync_target"
+    work = Path(tempfile.mkdtemp(prefix="pgrename-bench-sync-"))
+    projects, events = rows // 100, rows // 2
+    tickets = rows - projects - events
+    try:
+        source_url, target_url = fresh_database(admin_url, source), fresh_database(admin_url, target)
+        with connect(source_url) as conn:
+            conn.execute(SYNC_SCHEMA)
+            conn.execute("INSERT INTO projects (xmlid, name) SELECT 'prj.' || lpad(i::text, 8, '0'), 'project ' || i"
+                         " FROM generate_series(1, %s) AS i", (projects,))
+            # Each event's parent is an earlier one (every tenth has none), so a per-row loop in key order finds it.
+            conn.execute("INSERT INTO events (xmlid, project_id, parent_id, title, starts_at)"
+                         " SELECT 'evt.' || lpad(i::text, 8, '0'), 1 + i %% %s,"
+                         " CASE WHEN i %% 10 <> 1 AND i > 7 THEN i - 1 - i %% 7 END, 'event ' || i,"
+                         " timestamptz '2026-01-01' + i * interval '1 min' FROM generate_series(1, %s) AS i",
+                         (projects, events))
+            conn.execute("INSERT INTO tickets (xmlid, event_id, price, holder)"
+                         " SELECT 'tkt.' || lpad(i::text, 8, '0'), 1 + i %% %s, (i %% 5000) / 10.0,"
+                         " CASE WHEN i %% 3 = 0 THEN 'holder ' || i END FROM generate_series(1, %s) AS i",
+                         (events, tickets))
+            conn.execute("VACUUM ANALYZE")
+            started = time.perf_counter()
+            manifest = sync_export.export(conn, SYNC_CONFIG, "public", work / "export")
+            exported = time.perf_counter() - started
+            started = time.perf_counter()
+            take.backup(conn, work / "backup", ["public"], [])
+            backed_up = time.perf_counter() - started
+            started = time.perf_counter()
+            loop_rows = {table: conn.execute(query).fetchall() for table, query in UPSERT_ROWS.items()}
+            read_for_loop = time.perf_counter() - started
+        with connect(target_url) as conn:
+            conn.execute(SYNC_SCHEMA)
+            # Ids here differ from the source's: the sequences start elsewhere.
+            conn.execute("SELECT setval(pg_get_serial_sequence(t, 'id'), 5000000) FROM"
+                         " unnest(ARRAY['projects', 'events', 'tickets']) AS t")
+            own_schema.upgrade(conn)
+            started = time.perf_counter()
+            sync_load.load(conn, work / "export", manifest, SYNC_CONFIG, "public", "update")
+            imported = time.perf_counter() - started
+            started = time.perf_counter()
+            again = sync_load.load(conn, work / "export", manifest, SYNC_CONFIG, "public", "update")
+            reimported = time.perf_counter() - started
+            assert not any(c["inserted"] or c["updated"] for c in again.counts.values()), again.counts
+            conn.execute("TRUNCATE projects, events, tickets")
+            conn.execute("DELETE FROM pgrename.sync_row")
+            started = time.perf_counter()
+            restore.restore(conn, work / "backup", "clean")
+            restored = time.perf_counter() - started
+            conn.execute("TRUNCATE projects, events, tickets")
+            started = time.perf_counter()
+            with conn.transaction(), conn.cursor() as cur:
+                for table, statement in UPSERT_LOOP.items():
+                    for row in loop_rows[table]:
+                        cur.execute(statement, row)
+            looped = time.perf_counter() - started
+        return [("pgrename export / import --mode update", exported, imported),
+                ("  the same import again (nothing to change)", 0.0, reimported),
+                ("pgrename data backup / clean restore", backed_up, restored),
+                ("per-row upsert loop (read / write)", read_for_loop, looped)]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        drop_database(admin_url, source)
+        drop_database(admin_url, target)
+
+
 def measure_sets(admin_url: str, count: int) -> tuple[float, float, float]:
     """Seconds to apply and to roll back `count` migrations with pgrename, and to apply them with psql."""
     name = f"pgrename_bench_sets_{count}"
@@ -319,6 +426,7 @@ def main() -> int:
     parser.add_argument("--rows", default="1000,10000000", help="row counts of the migrate benchmark")
     parser.add_argument("--hold", type=float, default=30, help="seconds the lock-queue blocker holds its lock")
     parser.add_argument("--data-rows", type=int, default=1_200_000, help="rows of the data backup benchmark")
+    parser.add_argument("--sync-rows", type=int, default=1_000_000, help="rows of the natural-key sync benchmark")
     parser.add_argument("--set-sizes", default="50,500", help="migration counts of the migration-set benchmark")
     args = parser.parse_args()
     logging.getLogger("pgrename").setLevel(logging.ERROR)  # the table below is the output
@@ -344,6 +452,12 @@ def main() -> int:
     print(f"{ours_name:<36} {ours_backup:>9.2f} {ours_restore:>10.2f}")
     print(f"{theirs_name:<36} {their_backup:>9.2f} {their_restore:>10.2f}")
     print(f"{'ratio':<36} {ours_backup / their_backup:>8.2f}x {ours_restore / their_restore:>9.2f}x")
+    sync_rows = measure_sync(admin_url, args.sync_rows)
+    print()
+    print(f"{'natural-key sync (' + f'{args.sync_rows:,}' + ' rows)':<46} {'out s':>8} {'in s':>8} {'in vs restore':>14}")
+    restore_seconds = sync_rows[2][2]
+    for way, out_seconds, in_seconds in sync_rows:
+        print(f"{way:<46} {out_seconds:>8.2f} {in_seconds:>8.2f} {in_seconds / restore_seconds:>13.2f}x")
     ours, ours_outcome = measure_lock_queue(admin_url, args.hold, naive=False)
     naive, naive_outcome = measure_lock_queue(admin_url, args.hold, naive=True)
     print()

@@ -21,7 +21,7 @@ from ..execute import StepFailed
 from ..locations import SQL_ROOT
 from ..render import ident, render
 from . import validation
-from .export import FORMAT, FORMAT_VERSION
+from .export import FORMAT
 from .shape import Shape, SyncError, shapes
 
 MODES = ("init", "append", "update", "replace")
@@ -74,7 +74,8 @@ def _table_context(shape: Shape, entry: dict, number: int, staging_of: dict) -> 
     context["columns"] = [c for c in context["columns"] if c["name"] in exported]
     for name, role in (("staging", "staged"), ("natural", "natural"), ("edited", "edited"),
                        ("deleted_here", "deleted_here"), ("to_delete", "to_delete"), ("resolved", "resolved"),
-                       ("left_as_is", "left_as_is")):
+                       ("left_as_is", "left_as_is"), ("before", "before"), ("staged_keys", "staged_keys"),
+                       ("compared", "compared")):
         context[name] = ident(f"pgrename_sync_{number}_{role}")
     for reference in context["references"]:  # the late ones among them: the same dicts
         reference["parent_staging"] = staging_of[reference["parent"]]
@@ -133,6 +134,7 @@ def _load(run: RecordedRun, manifest: dict, sync: Sync, schema: str, mode: str, 
         for table in reversed(tables):
             run.step("sql/sync/import/delete_gone.sql.j2", table=table)
     for table in tables:
+        run.step("sql/sync/import/compare.sql.j2", table=table)
         run.step("sql/sync/import/register.sql.j2", table=table)
     run.plain(RESET_SEQUENCES, "sql/restore/reset_sequences.sql")
     counts = _counts(run.conn, tables)
@@ -146,6 +148,7 @@ def _load(run: RecordedRun, manifest: dict, sync: Sync, schema: str, mode: str, 
         raise SyncError("the validation suite failed, so nothing of the import stays:\n" + "\n".join(
             f"  {r.check.description}: {r.violations} violation(s), e.g. {r.example}" for r in failed))
     run.step("sql/sync/import/audit.sql.j2", counts=counts)
+    run.step("sql/sync/import/drop_views.sql.j2")
     return Imported(manifest, counts, results, run.script())
 
 

@@ -36,6 +36,7 @@ class Reference:
     exported: list[str]             # the export's columns: the parent's key, one column each
     alias: str                      # the parent's alias in the natural query
     late: bool = False              # bound after every table is written (self reference, or cycle)
+    numbered: bool = False          # a self reference to the surrogate: new rows get it as they are inserted
 
 
 @dataclass
@@ -50,6 +51,7 @@ class Shape:
     logical: list[dict]                         # {column, parent, parent_column}: references by value
     dropped: list[str]                          # surrogates: serial and identity columns
     plain: list[str] = field(default_factory=list)  # columns exported as they are
+    numbering: dict | None = None               # {column, next_value}: the surrogate new rows draw first
 
     @property
     def label(self) -> str:
@@ -66,7 +68,7 @@ class Shape:
         return {"name": self.name, "label": self.label, "table": self.table, "key": self.key,
                 "key_columns": self.key_columns, "columns": self.columns, "plain": self.plain,
                 "dropped": self.dropped, "references": references,
-                "late": [r for r in references if r["late"]], "logical": self.logical,
+                "late": [r for r in references if r["late"]], "logical": self.logical, "numbering": self.numbering,
                 "written": written, "updated": [c for c in written if c not in self.key_columns]}
 
 
@@ -146,12 +148,18 @@ def _shape(table: dict, sync: Sync, found: dict, schema: str, position: dict) ->
             raise ConfigError(f"{where}: references: {column}: {parent} has no column {parent_column!r}")
         logical.append({"column": column, "parent": parent, "parent_name": qualified(schema, parent),
                         "parent_column": parent_column})
+    next_values = {c["name"]: c["next_value"] for c in table["columns"] if c["next_value"]}
+    numbering = None
+    for reference in references:
+        if reference.parent == name and len(reference.columns) == 1 and reference.parent_columns[0] in next_values:
+            reference.numbered = True
+            numbering = {"column": reference.parent_columns[0], "next_value": next_values[reference.parent_columns[0]]}
     late_keys = [r.constraint for r in references if r.late and set(r.columns) & set(config.key)]
     if late_keys:
         raise ConfigError(f"{where}: key ({', '.join(config.key)}) holds foreign key {late_keys[0]}, which points at "
                         f"{name} itself or a table written after it: key {name} by columns of its own")
     return Shape(schema, name, qualified(schema, name), key, list(config.key), columns, references, logical,
-                 dropped, plain)
+                 dropped, plain, numbering)
 
 
 def _check_key(table: dict, configured: tuple[str, ...], where: str) -> None:

@@ -7,7 +7,7 @@
 --   SET pgrename.schemas = 'public';          -- comma-separated; default public
 --   \i sql/analysis/sync_tables.sql
 --
--- columns: [{name, type, not_null, surrogate}] in column order, generated columns left out (they
+-- columns: [{name, type, not_null, surrogate, next_value}] in column order, generated columns left out (they
 -- are computed again on import). foreign_keys: [{name, columns, parent_schema, parent_table,
 -- parent_columns, deferrable, validated}]. unique_keys: [{name, columns, primary, not_null,
 -- nulls_not_distinct}]: not_null says every column of it is NOT NULL; a key with a nullable
@@ -28,7 +28,14 @@ SELECT i.table_schema, i.table_name,
                     'not_null', a.attnotnull,
                     -- serial (a default that takes a sequence's next value) or identity
                     'surrogate', a.attidentity <> ''
-                                 OR coalesce(pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%', false))
+                                 OR coalesce(pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%', false),
+                    -- how a surrogate numbers a new row: an import draws ids itself for rows that
+                    -- name each other
+                    'next_value', CASE WHEN a.attidentity <> ''
+                                       THEN format('nextval(%L::regclass)', pg_get_serial_sequence(
+                                                   format('%I.%I', i.table_schema, i.table_name), a.attname))
+                                       WHEN pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%'
+                                       THEN pg_get_expr(d.adbin, d.adrelid) END)
                     ORDER BY a.attnum), '[]')
         FROM pg_attribute AS a
         LEFT JOIN pg_attrdef AS d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
