@@ -116,8 +116,8 @@ restore: install ## restore a data backup FROM=dir, MODE=clean|append|upsert, in
 export: install ## natural-key export of the tables in the config's sync: section; TO=dir (or dir.tar)
 	@$(RUNNER) export $(if $(TO),--to "$$TO")
 
-import: install ## import a natural-key export FROM=dir, MODE=init|append|update|replace, into DATABASE_URL (or TARGET=url); OVERWRITE_LOCAL=1, RESURRECT=1, ALLOW_DELETES=1
-	@$(RUNNER) $(if $(TARGET),--database-url "$$TARGET") import $(if $(FROM),"$$FROM") $(if $(MODE),--mode "$$MODE") $(if $(OVERWRITE_LOCAL),--overwrite-local-edits) $(if $(RESURRECT),--resurrect-deleted) $(if $(ALLOW_DELETES),--allow-deletes) $(APPROVAL)
+import: install ## import a natural-key export FROM=dir, MODE=init|append|update|replace, into DATABASE_URL (or TARGET=url); OVERWRITE_LOCAL=1, RESURRECT=1, ALLOW_DELETES=1, CONTINUE_ON_ERROR=1 (ERRORS=file)
+	@$(RUNNER) $(if $(TARGET),--database-url "$$TARGET") import $(if $(FROM),"$$FROM") $(if $(MODE),--mode "$$MODE") $(if $(OVERWRITE_LOCAL),--overwrite-local-edits) $(if $(RESURRECT),--resurrect-deleted) $(if $(ALLOW_DELETES),--allow-deletes) $(if $(CONTINUE_ON_ERROR),--continue-on-error) $(if $(ERRORS),--errors "$$ERRORS") $(APPROVAL)
 
 validate: install ## the integrity suite generated from the catalog, plus the config's sync keys and checks (FORMAT=tap|json)
 	@$(RUNNER) validate $(if $(FORMAT),--format "$$FORMAT")

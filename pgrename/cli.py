@@ -207,7 +207,12 @@ COMMANDS = (
                 option("--resurrect-deleted", action="store_true",
                        help="insert again rows deleted here since the last import (left deleted by default)"),
                 option("--allow-deletes", action="store_true",
-                       help="replace: delete more rows than sync.delete_cap")),
+                       help="replace: delete more rows than sync.delete_cap"),
+                option("--continue-on-error", action="store_true",
+                       help="import the rows that can be, set aside those that fail (exit 3 if any)"),
+                option("--errors", type=Path, metavar="FILE",
+                       help="where rows set aside go, one JSON object a line "
+                            "(default: logs/import-errors-<time>.jsonl)")),
             writes=True, own_schema=True),
     Command("validate", "the integrity suite generated from the catalog, plus the config's keys and checks",
             sync.cmd_validate, (

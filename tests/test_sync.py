@@ -5,10 +5,14 @@ import json
 import shutil
 
 import jsonschema
+import psycopg
 import pytest
 import zstandard
 
 from conftest import PROJECT_DIR, psql
+from pgrename import own_schema
+from pgrename.config import load_config
+from pgrename.sync import load
 
 FIXTURES = PROJECT_DIR / "tests" / "fixtures" / "sync"
 REPORTS = PROJECT_DIR / "pgrename" / "reports"
@@ -103,7 +107,7 @@ def test_update_writes_what_changed_and_keeps_rows_edited_or_deleted_here(machin
     updated = import_(target, sync_config(target), tmp_path / "second", "--mode", "update")
     assert updated["tables"]["public.events"]["updated"] == 1
     assert updated["tables"]["public.locations"] == {"inserted": 1, "updated": 0, "unchanged": 1, "deleted": 0,
-                                                     "kept_edited_here": 1, "kept_deleted_here": 0}
+                                                     "kept_edited_here": 1, "kept_deleted_here": 0, "set_aside": 0}
     assert updated["tables"]["public.pages"]["kept_deleted_here"] == 1
     assert target.scalar("SELECT name FROM locations WHERE xmlid = 'loc.hall'") == "Our hall"
     assert target.scalar("SELECT count(*) FROM pages") == 7
@@ -248,3 +252,47 @@ def test_keys_that_cannot_name_a_row_are_refused_at_export(machines, tmp_path):
     result = source.runner("export", "--to", str(tmp_path / "null"), config=nullable)
     assert result.code == 2 and "key column 'code' of public.locations may be NULL and no unique index with " \
                                 "NULLS NOT DISTINCT covers (code)" in result.text
+
+
+def test_continue_on_error_sets_aside_failing_rows_and_those_that_name_them(machines, tmp_path):
+    source, target = machines
+    export(source, sync_config(source), tmp_path / "export")
+    _rewrite(tmp_path / "export", ("posts", lambda d: d.replace(b"evt.conf", b"evt.nobody")))  # refused when staged
+    target.execute("ALTER TABLE locations ADD CONSTRAINT no_garden CHECK (name <> 'Garden')")  # fails when written
+    errors = tmp_path / "set-aside.jsonl"
+
+    result = import_(target, sync_config(target), tmp_path / "export", "--mode", "init", "--continue-on-error",
+                     "--errors", str(errors), code=3)
+    answer = json.loads(result.out)
+    jsonschema.validate(answer, json.loads((REPORTS / "import.schema.json").read_text()))
+    set_aside = [json.loads(line) for line in errors.read_text().splitlines()]
+    why = {(row["table_name"], row["row_data"].get("xmlid") or
+            (row["row_data"]["event_id.xmlid"], row["row_data"]["slug"])): row for row in set_aside}
+    assert why[("public.posts", "post.1")]["message"] == \
+        "names in event_xmlid a events.xmlid row that neither this database nor the export has"
+    assert why[("public.locations", "loc.garden")]["sqlstate"] == "23514"
+    # the garden's talks go with it, and so do their pages, the post about talk 2 and the instructor
+    # whose home event is talk 1
+    assert {key for key in why if key[0] == "public.events"} == {("public.events", f"evt.talk{n}") for n in (1, 2, 3)}
+    assert len([key for key in why if key[0] == "public.pages"]) == 6
+    assert ("public.posts", "post.2") in why and ("public.instructors", "ins.bob") in why
+    assert answer["set_aside"] == len(set_aside) == 1 + 1 + 3 + 6 + 1 + 1
+    assert answer["total"]["inserted"] == 18 - 13 and answer["errors_file"] == str(errors)
+    assert all(check["ok"] for check in answer["checks"])
+    # the rest committed, and its references hold
+    assert target.query("SELECT xmlid FROM events") == [("evt.conf",)]
+    assert target.scalar("SELECT count(*) FROM pages JOIN events ON events.id = pages.event_id") == 2
+    assert target.query("SELECT xmlid FROM instructors") == [("ins.ada",)]
+
+
+def test_two_imports_in_one_session(machines, tmp_path):
+    """What the import creates for itself is gone when it ends: a second one in the same session works."""
+    source, target = machines
+    manifest = export(source, sync_config(source), tmp_path / "export")
+    sync = load_config(sync_config(target)).sync
+    with psycopg.connect(target.url, autocommit=True) as conn:
+        own_schema.upgrade(conn)
+        first = load.load(conn, tmp_path / "export", manifest, sync, "public", "init")
+        second = load.load(conn, tmp_path / "export", manifest, sync, "public", "update")
+    assert sum(c["inserted"] for c in first.counts.values()) == 18
+    assert sum(c["unchanged"] for c in second.counts.values()) == 18

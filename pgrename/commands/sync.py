@@ -1,6 +1,7 @@
 """export, import and validate: natural-key sync between machines (pgrename/sync/)."""
 from __future__ import annotations
 
+import json
 import logging
 import time
 from pathlib import Path
@@ -46,9 +47,10 @@ def cmd_export(ctx: Context, directory: Path | None = None, archived: bool = Fal
 
 
 def cmd_import(ctx: Context, directory: Path, mode: str = "update", overwrite_local_edits: bool = False,
-               resurrect_deleted: bool = False, allow_deletes: bool = False, approved: str | None = None,
-               as_json: bool = False) -> int:
-    """An export into this database in one transaction, validated before it commits."""
+               resurrect_deleted: bool = False, allow_deletes: bool = False, continue_on_error: bool = False,
+               errors: Path | None = None, approved: str | None = None, as_json: bool = False) -> int:
+    """An export into this database in one transaction, validated before it commits; with
+    continue_on_error the rows that fail are set aside (written to `errors`) and the exit is 3."""
     sync = _sync(ctx)
     started = time.strftime("%Y%m%d-%H%M%S")
     with archive.opened(directory) as unpacked:
@@ -58,7 +60,7 @@ def cmd_import(ctx: Context, directory: Path, mode: str = "update", overwrite_lo
         approve(ctx, "import", approved)
         try:
             imported = load.load(ctx.conn, unpacked, manifest, sync, ctx.config.schema, mode,
-                                 overwrite_local_edits, resurrect_deleted, allow_deletes)
+                                 overwrite_local_edits, resurrect_deleted, allow_deletes, continue_on_error)
         except load.ImportFailed as failed:
             _keep_script(failed.script, started)
             record(ctx.conn, "sync_failed", None, None, {"export": str(directory), "mode": mode, "error": str(failed)})
@@ -73,11 +75,20 @@ def cmd_import(ctx: Context, directory: Path, mode: str = "update", overwrite_lo
     log.info("validation: %d checks passed", len(imported.results))
     changed = total["inserted"] + total["updated"] + total["deleted"]
     log.info("imported: %s%s", _described(total), "" if changed else " (nothing to change: the rows are here as exported)")
+    if imported.set_aside:
+        errors = errors or LOG_DIR / f"import-errors-{started}.jsonl"
+        errors.parent.mkdir(parents=True, exist_ok=True)
+        errors.write_text("".join(json.dumps(row, sort_keys=True, ensure_ascii=False) + "\n"
+                                  for row in imported.set_aside))
+        log.warning("%d rows were set aside and the rest committed; each row and why: %s",
+                    len(imported.set_aside), errors)
     if as_json:
         json_output.emit("import", {"path": directory, "database": ctx.conn.info.dbname, "mode": mode,
                                     "namespace": manifest["namespace"], "changed": changed, "total": total,
-                                    "tables": imported.counts, "checks": validation.as_json(imported.results)})
-    return EXIT_OK
+                                    "tables": imported.counts, "checks": validation.as_json(imported.results),
+                                    "set_aside": len(imported.set_aside),
+                                    "errors_file": errors if imported.set_aside else None})
+    return EXIT_CHECK_FAILED if imported.set_aside else EXIT_OK
 
 
 def _described(counts: dict[str, int]) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from psycopg.rows import dict_row
 
 from .. import run_lock
 from ..config import Sync
@@ -25,8 +26,9 @@ from .export import FORMAT
 from .shape import Shape, SyncError, shapes
 
 MODES = ("init", "append", "update", "replace")
-OUTCOMES = ("inserted", "updated", "unchanged", "deleted", "kept_edited_here", "kept_deleted_here")
+OUTCOMES = ("inserted", "updated", "unchanged", "deleted", "kept_edited_here", "kept_deleted_here", "set_aside")
 RESET_SEQUENCES = SQL_ROOT / "sql" / "restore" / "reset_sequences.sql"
+ROW_BY_ROW = SQL_ROOT / "sql" / "restore" / "row_by_row.sql"
 
 log = logging.getLogger("pgrename")
 
@@ -37,6 +39,7 @@ class Imported:
     counts: dict[str, dict[str, int]]     # per table: rows per outcome
     results: list[validation.Result]
     script: str
+    set_aside: list[dict]                 # --continue-on-error: each row left out, with its table and why
 
 
 class ImportFailed(Exception):
@@ -87,14 +90,14 @@ def _table_context(shape: Shape, entry: dict, number: int, staging_of: dict) -> 
 
 def load(conn: psycopg.Connection, directory: Path, manifest: dict, sync: Sync, schema: str, mode: str,
          overwrite_local_edits: bool = False, resurrect_deleted: bool = False,
-         deletes_approved: bool = False) -> Imported:
+         deletes_approved: bool = False, continue_on_error: bool = False) -> Imported:
     if mode not in MODES:
         raise SyncError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     run = RecordedRun(conn, directory, {
         "mode": mode, "namespace": manifest["namespace"], "source_database": manifest["database"],
         "taken_at": manifest["taken_at"], "run_lock": run_lock.KEY, "delete_cap": sync.delete_cap,
         "deletes_approved": deletes_approved, "overwrite_local_edits": overwrite_local_edits,
-        "resurrect_deleted": resurrect_deleted})
+        "resurrect_deleted": resurrect_deleted, "continue_on_error": continue_on_error})
     try:
         with conn.transaction():
             return _load(run, manifest, sync, schema, mode, deletes_approved)
@@ -113,12 +116,17 @@ def _load(run: RecordedRun, manifest: dict, sync: Sync, schema: str, mode: str, 
     staging_of = {s.table: ident(f"pgrename_sync_{n}_staged") for n, s in enumerate(found, start=1)}
     tables = [_table_context(s, by_table[(s.schema, s.table)], n, staging_of) for n, s in enumerate(found, start=1)]
     run.context["tables"] = tables
+    continue_on_error = run.context["continue_on_error"]
     run.step("sql/sync/import/header.sql.j2")
+    if continue_on_error:
+        run.plain(ROW_BY_ROW, "sql/restore/row_by_row.sql")
     for table in tables:
         run.step("sql/sync/import/stage.sql.j2", table=table)
         run.copy(table["entry"], table["exported"], table["staging"])
     for table in tables:
         run.step("sql/sync/import/check_staged.sql.j2", table=table)
+    if continue_on_error:
+        run.step("sql/sync/import/set_aside_orphans.sql.j2")
     if mode == "init":
         run.step("sql/sync/import/refuse_non_empty.sql.j2")
     for table in tables:
@@ -127,6 +135,8 @@ def _load(run: RecordedRun, manifest: dict, sync: Sync, schema: str, mode: str, 
         run.step("sql/sync/import/refuse_too_many_deletes.sql.j2")
     for table in tables:
         run.step("sql/sync/import/write.sql.j2", table=table)
+        if continue_on_error and _set_aside(run.conn, table):
+            run.step("sql/sync/import/set_aside_orphans.sql.j2")  # rows that name those set aside follow
     for table in tables:
         if table["late"]:
             run.step("sql/sync/import/bind_late.sql.j2", table=table)
@@ -137,7 +147,7 @@ def _load(run: RecordedRun, manifest: dict, sync: Sync, schema: str, mode: str, 
         run.step("sql/sync/import/compare.sql.j2", table=table)
         run.step("sql/sync/import/register.sql.j2", table=table)
     run.plain(RESET_SEQUENCES, "sql/restore/reset_sequences.sql")
-    counts = _counts(run.conn, tables)
+    counts = _counts(run.conn, tables, continue_on_error)
     validation.settings(run.conn, schema, found)
     checks = validation.generated(run.conn) + validation.user_checks(sync) + validation.listed(
         run.conn, render("sql/sync/import/import_checks.sql.j2", run.context).sql)
@@ -149,16 +159,27 @@ def _load(run: RecordedRun, manifest: dict, sync: Sync, schema: str, mode: str, 
             f"  {r.check.description}: {r.violations} violation(s), e.g. {r.example}" for r in failed))
     run.step("sql/sync/import/audit.sql.j2", counts=counts)
     run.step("sql/sync/import/drop_views.sql.j2")
-    return Imported(manifest, counts, results, run.script())
+    set_aside = []
+    if continue_on_error:
+        with run.conn.cursor(row_factory=dict_row) as cur:
+            set_aside = cur.execute("SELECT * FROM pgrename_restore_error").fetchall()
+    return Imported(manifest, counts, results, run.script(), set_aside)
 
 
-def _counts(conn: psycopg.Connection, tables: list[dict]) -> dict[str, dict[str, int]]:
+def _set_aside(conn: psycopg.Connection, table: dict) -> int:
+    return conn.execute("SELECT count(*) FROM pgrename_restore_error WHERE table_name = %s",
+                        (table["label"],)).fetchone()[0]
+
+
+def _counts(conn: psycopg.Connection, tables: list[dict], continue_on_error: bool) -> dict[str, dict[str, int]]:
     counted = {t["label"]: dict.fromkeys(OUTCOMES, 0) for t in tables}
     for table_name, outcome, rows in conn.execute(
             "SELECT table_name, outcome, sum(rows)::bigint FROM pgrename_sync_count GROUP BY 1, 2").fetchall():
         counted[table_name][outcome] = rows
     for table in tables:
         done = counted[table["label"]]
+        if continue_on_error:
+            done["set_aside"] = _set_aside(conn, table)
         done["unchanged"] = table["rows"] - done["inserted"] - done["updated"] - done["kept_edited_here"] \
-            - done["kept_deleted_here"]
+            - done["kept_deleted_here"] - done["set_aside"]
     return counted
