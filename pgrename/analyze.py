@@ -94,7 +94,16 @@ def collect(conn: psycopg.Connection, config: Config, exact_counts: bool) -> dic
         "plan": {"object_names": config.object_names, "renames": renames, "left_alone": plan.left_alone,
                  "additions": plan.additions},
         "risk": risk(config, renames, blockers, [a for a in plan.additions if a["kind"] == "view"], volume),
+        "natural_keys": natural_keys(conn, config),
     }
+
+
+def natural_keys(conn: psycopg.Connection, config: Config) -> list[dict]:
+    """Per table of the schema, the natural key sync: could use (sql/analysis/natural_keys.sql), and
+    the one the config's sync: tables names, if any."""
+    conn.execute("SELECT set_config('pgrename.schemas', %s, false)", (config.schema,))
+    configured = {name: list(table.key) for name, table in config.sync.tables.items()} if config.sync else {}
+    return [dict(row, configured_key=configured.get(row["table_name"])) for row in _rows(conn, "natural_keys.sql")]
 
 
 def risk(config: Config, renames: list[dict], blockers: list[dict], views: list[dict], volume: list[dict]) -> dict:
@@ -155,7 +164,24 @@ def starter_config(report: dict, config: Config) -> str:
     header = (f"# Starter config written by `runner.py analyze --write-config` from database "
               f"{report['database']['name']}.\n# Review every line: the targets come from the naming rule "
               f"(sql/analysis/discovery.sql) where the map had none.\n")
-    return header + yaml.safe_dump(body, sort_keys=False, allow_unicode=True) + _tables_section(report, tables)
+    return (header + yaml.safe_dump(body, sort_keys=False, allow_unicode=True) + _tables_section(report, tables)
+            + _sync_section(report))
+
+
+def _sync_section(report: dict) -> str:
+    """The natural keys analyze proposes, as a sync: section left commented out: syncing is a choice."""
+    lines = ["# Natural-key sync (make export / make import), if these tables move between machines: the",
+             "# keys below come from NOT NULL unique keys without a surrogate (sql/analysis/natural_keys.sql).",
+             "# sync:", "#   namespace: " + report["database"]["name"], "#   tables:"]
+    for row in report["natural_keys"]:
+        if row["proposed_key"]:
+            through = (f"  # {', '.join(row['through_parent'])}: written as the parent's key"
+                       if row["through_parent"] else "")
+            lines.append(f"#     {row['table_name']}: [{', '.join(row['proposed_key'])}]{through}")
+        else:
+            lines.append(f"#     # {row['table_name']}: no NOT NULL unique key without a surrogate: name one, "
+                         "or leave it out")
+    return "\n".join(lines) + "\n"
 
 
 def _tables_section(report: dict, tables: dict[str, str]) -> str:

@@ -296,3 +296,18 @@ def test_two_imports_in_one_session(machines, tmp_path):
         second = load.load(conn, tmp_path / "export", manifest, sync, "public", "update")
     assert sum(c["inserted"] for c in first.counts.values()) == 18
     assert sum(c["unchanged"] for c in second.counts.values()) == 18
+
+
+def test_analyze_proposes_natural_keys_from_not_null_unique_keys(empty_db):
+    build(empty_db, with_rows=False)
+    empty_db.execute("CREATE TABLE notes (id serial PRIMARY KEY, body text); "
+                     "CREATE TABLE codes (code text NOT NULL, region text, n int NOT NULL UNIQUE, UNIQUE (code, region))")
+    report = json.loads(empty_db.runner("analyze", "--format", "json", config=sync_config(empty_db)).out)
+    keys = {k["table_name"]: k for k in report["natural_keys"]}
+    assert keys["events"]["proposed_key"] == ["xmlid"] and keys["events"]["configured_key"] == ["xmlid"]
+    assert keys["pages"]["proposed_key"] == ["event_id", "slug"] and keys["pages"]["through_parent"] == ["event_id"]
+    assert keys["notes"]["proposed_key"] is None  # its only unique key is a serial: no natural key
+    assert keys["codes"]["proposed_key"] == ["n"]  # (code, region) may hold NULLs: no key
+    started = empty_db.workdir / "starter.yaml"
+    empty_db.runner("analyze", "--write-config", str(started), config=sync_config(empty_db))
+    assert "#     pages: [event_id, slug]  # event_id: written as the parent's key" in started.read_text()
