@@ -105,7 +105,17 @@ class Merge:
     into: str
     key: list[str]                # columns of `into` (new names) that identify a row
     on_conflict: str              # skip or update
-    columns: dict[str, str]       # column of `into` (new name): column of `source` (new name)
+    columns: dict[str, str]       # column of `into` (new name): column of `source` (new name), or an
+                                  # SQL expression over the source row (see is_expression)
+
+
+PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+
+
+def is_expression(value: str) -> bool:
+    """A merge's column value: a plain name is a column of the source, quoted as an identifier;
+    anything else ("'legacy_' || id", a quoted "conversationId", coalesce(...)) is SQL."""
+    return not PLAIN_NAME.fullmatch(value)
 
 
 @dataclass(frozen=True)
@@ -567,10 +577,15 @@ def _merges(value: object, tables: dict[str, str]) -> list[Merge]:
         for table in (source, into):
             if table not in tables:
                 raise ConfigError(f"{where}: table {table!r} is not in tables (use its current name)")
-        columns = {_name(k, f"{where}: a column"): _name(v, f"{where}: a column") for k, v in
+        columns = {_name(k, f"{where}: a column"): _name(v, f"{where}: columns: {k}") for k, v in
                    _mapping(spec.get("columns"), f"{where}: columns").items()}
         if not columns:
-            raise ConfigError(f"{where}: columns must map columns of {into!r} to columns of {source!r}")
+            raise ConfigError(f"{where}: columns must map columns of {into!r} to columns of {source!r} "
+                              "or SQL expressions over its rows")
+        for column, value in columns.items():
+            if is_expression(value) and ";" in value:
+                raise ConfigError(f"{where}: columns: {column}: an expression is one SQL expression; "
+                                  f"';' is refused: {value!r}")
         key = spec.get("key")
         key = [key] if isinstance(key, str) else key
         if not isinstance(key, list) or not key or not all(k in columns for k in key):

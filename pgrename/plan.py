@@ -8,7 +8,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from . import own_schema, run_lock
-from .config import Config, seconds
+from .config import Config, is_expression, seconds
 from .locations import SQL_ROOT
 from .render import Part, Script, render, steps
 
@@ -91,7 +91,7 @@ def additions(config: Config, columns: list[dict]) -> list[dict]:
                  "on_delete": column.on_delete, "on_update": column.on_update})
     for merge in config.merges:
         add("merge", target[merge.into], target[merge.source],
-            {"key": merge.key, "columns": [[into, source] for into, source in merge.columns.items()],
+            {"key": merge.key, "columns": [[into, source, is_expression(source)] for into, source in merge.columns.items()],
              "on_conflict": merge.on_conflict})
     if config.compatibility_views:
         shown: dict[str, list[list[str]]] = {}

@@ -47,6 +47,13 @@ def sql_type(text: str) -> str:
     return text
 
 
+def merge_value(pair: list) -> str:
+    """A merge column's value: [into, value, is_expression]; a column quoted, an expression as the
+    DBA wrote it (SQL by design, type-checked by preflight). Plans recorded before expressions
+    existed hold [into, column]."""
+    return f"({pair[1]})" if len(pair) > 2 and pair[2] else ident(pair[1])
+
+
 def oneline(text: str) -> str:
     """Text safe inside a -- comment: control characters (a newline would end it) escaped."""
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
@@ -67,7 +74,7 @@ _environment = jinja2.Environment(
     autoescape=False,
 )
 _environment.filters.update(ident=ident, literal=literal, oneline=oneline, sql_type=sql_type,
-                            replace_words=replace_words)
+                            replace_words=replace_words, merge_value=merge_value)
 
 
 def template_module(template: str) -> object:

@@ -1,5 +1,5 @@
--- pgrename script, sha256 d0b88ecadbc877474a3a77363bb4d94568ad56f1748fd679ec2c6e1e25a0b6be of every line after these two (tail -n +3 FILE | sha256sum)
-SELECT set_config('pgrename.script_sha256', 'd0b88ecadbc877474a3a77363bb4d94568ad56f1748fd679ec2c6e1e25a0b6be', true);
+-- pgrename script, sha256 f9e085a08892a01fdb2b72a1f5ed35c849fe39788746352affdbe61d7fbc4ff1 of every line after these two (tail -n +3 FILE | sha256sum)
+SELECT set_config('pgrename.script_sha256', 'f9e085a08892a01fdb2b72a1f5ed35c849fe39788746352affdbe61d7fbc4ff1', true);
 -- ==== sql/header.sql.j2
 -- pgrename migration 'assistant_snake_case': rename 6 table(s) in schema
 -- "public", the 21 object(s) named after them and 2 column(s);
@@ -286,6 +286,159 @@ INSERT INTO pgrename_check (check_name, problems)
 SELECT 'every type, column, foreign key and view to add can be added', array_agg(what)
 FROM trouble;
 
+-- ---- sql/verify/preflight/095_merges_possible.sql.j2
+-- Each merge can run as written, found now rather than half way through the locked transaction:
+-- its key and columns are columns of the target, the legacy columns it copies exist, a key it
+-- copies as it is has the same type on both sides (an integer id copied into a text one would
+-- not collide where it should), and its values, columns and expressions alike, run over the
+-- legacy table with LIMIT 0 (no row is read) into a stand-in of the target's columns, type-check.
+-- Names are those after the renames, as the merge sees them.
+CREATE TEMPORARY TABLE pgrename_column_after ON COMMIT DROP AS
+SELECT p.target_table AS table_name, p.source_table, a.attname AS name_now,
+       coalesce(c.target_name, a.attname) AS column_name, format_type(a.atttypid, a.atttypmod) AS column_type
+FROM pgrename_plan AS p
+JOIN pg_attribute AS a ON a.attrelid = p.table_oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pgrename_plan AS c ON c.kind = 'column' AND c.object_oid = a.attrelid AND c.object_subid = a.attnum
+WHERE p.kind = 'table'
+UNION ALL
+-- added by this migration; an enum it creates stands in as text
+SELECT 'users', NULL, NULL, 'role',
+       coalesce(to_regtype('UserRole')::text, 'text')
+UNION ALL
+-- added by this migration; an enum it creates stands in as text
+SELECT 'users', NULL, NULL, 'emailVerified',
+       coalesce(to_regtype('boolean')::text, 'text')
+UNION ALL
+-- added by this migration; an enum it creates stands in as text
+SELECT 'chat_folders', NULL, NULL, 'description',
+       coalesce(to_regtype('text')::text, 'text')
+UNION ALL
+-- added by this migration; an enum it creates stands in as text
+SELECT 'chat_folders', NULL, NULL, 'color',
+       coalesce(to_regtype('text')::text, 'text')
+UNION ALL
+-- added by this migration; an enum it creates stands in as text
+SELECT 'chat_folders', NULL, NULL, 'isDefault',
+       coalesce(to_regtype('boolean')::text, 'text')
+UNION ALL
+-- added by this migration; an enum it creates stands in as text
+SELECT 'chat_folders', NULL, NULL, 'sessionCount',
+       coalesce(to_regtype('integer')::text, 'text')
+UNION ALL
+-- added by this migration; an enum it creates stands in as text
+SELECT 'chat_sessions', NULL, NULL, 'folderId',
+       coalesce(to_regtype('text')::text, 'text')
+UNION ALL
+-- added by this migration; an enum it creates stands in as text
+SELECT 'chat_sessions', NULL, NULL, 'isActive',
+       coalesce(to_regtype('boolean')::text, 'text')
+;
+
+DO $merges_possible$
+DECLARE
+    problems text[] := '{}';
+    merge_problems text[];
+    source_now text;
+    into_now text;
+    legacy_row text;
+    stand_in text;
+BEGIN
+    -- chat_sessions_temp into chat_sessions
+    SELECT source_table INTO source_now FROM pgrename_plan WHERE kind = 'table' AND target_table = 'chat_sessions_temp';
+    SELECT source_table INTO into_now FROM pgrename_plan WHERE kind = 'table' AND target_table = 'chat_sessions';
+    merge_problems := '{}';
+    SELECT merge_problems || coalesce(array_agg(format('merge %s into %s: %s %s is not a column of %s (after the renames)',
+                                                       source_now, into_now, CASE WHEN wanted.is_key THEN 'key' ELSE 'column' END,
+                                                       wanted.column_name, 'chat_sessions')), '{}')
+    INTO merge_problems
+    FROM (VALUES ('id', true), ('userId', false), ('title', false), ('createdAt', false), ('lastMessageAt', false)) AS wanted (column_name, is_key)
+    WHERE NOT EXISTS (SELECT FROM pgrename_column_after AS c WHERE c.table_name = 'chat_sessions' AND c.column_name = wanted.column_name);
+    SELECT merge_problems || coalesce(array_agg(format('merge %s into %s: column %s of %s (after the renames) does not exist',
+                                                       source_now, into_now, copied.column_name, 'chat_sessions_temp')), '{}')
+    INTO merge_problems
+    FROM (VALUES ('id'), ('userId'), ('title'), ('createdAt'), ('createdAt')) AS copied (column_name)
+    WHERE copied.column_name IS NOT NULL
+      AND NOT EXISTS (SELECT FROM pgrename_column_after AS c WHERE c.table_name = 'chat_sessions_temp' AND c.column_name = copied.column_name);
+    SELECT merge_problems || coalesce(array_agg(format(
+               'merge %s into %s: key %s is %s in %s and %s in %s: copied as it is, its values would not meet '
+               'the target''s; map it with an expression of the target''s type, e.g. %s: "''legacy_'' || %s"',
+               source_now, into_now, k.into_column, s.column_type, source_now, t.column_type, into_now, k.into_column,
+               quote_ident(k.source_column))), '{}')
+    INTO merge_problems
+    FROM (VALUES ('id', 'id')) AS k (into_column, source_column)
+    JOIN pgrename_column_after AS s ON s.table_name = 'chat_sessions_temp' AND s.column_name = k.source_column
+    JOIN pgrename_column_after AS t ON t.table_name = 'chat_sessions' AND t.column_name = k.into_column
+    WHERE s.column_type <> t.column_type;
+    IF cardinality(merge_problems) = 0 THEN
+        SELECT string_agg(format('%I AS %I', name_now, column_name), ', ') INTO legacy_row
+        FROM pgrename_column_after WHERE table_name = 'chat_sessions_temp';
+        SELECT string_agg(format('%I %s', column_name, column_type), ', ') INTO stand_in
+        FROM pgrename_column_after
+        WHERE table_name = 'chat_sessions'
+          AND column_name IN ('id', 'userId', 'title', 'createdAt', 'lastMessageAt');
+        EXECUTE format('CREATE TEMPORARY TABLE pgrename_merge_stand_in (%s) ON COMMIT DROP', stand_in);
+        BEGIN
+            EXECUTE format('INSERT INTO pgrename_merge_stand_in (%s) SELECT %s FROM (SELECT %s FROM %I.%I) AS legacy LIMIT 0',
+                           '"id", "userId", "title", "createdAt", "lastMessageAt"',
+                           '"id", "userId", "title", "createdAt", "createdAt"',
+                           legacy_row, 'public', source_now);
+        EXCEPTION WHEN OTHERS THEN
+            merge_problems := merge_problems || format('merge %s into %s: %s', source_now, into_now, SQLERRM);
+        END;
+        DROP TABLE pgrename_merge_stand_in;
+    END IF;
+    problems := problems || merge_problems;
+    -- chat_messages_temp into chat_messages
+    SELECT source_table INTO source_now FROM pgrename_plan WHERE kind = 'table' AND target_table = 'chat_messages_temp';
+    SELECT source_table INTO into_now FROM pgrename_plan WHERE kind = 'table' AND target_table = 'chat_messages';
+    merge_problems := '{}';
+    SELECT merge_problems || coalesce(array_agg(format('merge %s into %s: %s %s is not a column of %s (after the renames)',
+                                                       source_now, into_now, CASE WHEN wanted.is_key THEN 'key' ELSE 'column' END,
+                                                       wanted.column_name, 'chat_messages')), '{}')
+    INTO merge_problems
+    FROM (VALUES ('id', true), ('sessionId', false), ('role', false), ('content', false), ('createdAt', false)) AS wanted (column_name, is_key)
+    WHERE NOT EXISTS (SELECT FROM pgrename_column_after AS c WHERE c.table_name = 'chat_messages' AND c.column_name = wanted.column_name);
+    SELECT merge_problems || coalesce(array_agg(format('merge %s into %s: column %s of %s (after the renames) does not exist',
+                                                       source_now, into_now, copied.column_name, 'chat_messages_temp')), '{}')
+    INTO merge_problems
+    FROM (VALUES ('conversationId'), ('role'), ('content'), ('createdAt')) AS copied (column_name)
+    WHERE copied.column_name IS NOT NULL
+      AND NOT EXISTS (SELECT FROM pgrename_column_after AS c WHERE c.table_name = 'chat_messages_temp' AND c.column_name = copied.column_name);
+    SELECT merge_problems || coalesce(array_agg(format(
+               'merge %s into %s: key %s is %s in %s and %s in %s: copied as it is, its values would not meet '
+               'the target''s; map it with an expression of the target''s type, e.g. %s: "''legacy_'' || %s"',
+               source_now, into_now, k.into_column, s.column_type, source_now, t.column_type, into_now, k.into_column,
+               quote_ident(k.source_column))), '{}')
+    INTO merge_problems
+    FROM (VALUES (NULL::text, NULL::text)) AS k (into_column, source_column)
+    JOIN pgrename_column_after AS s ON s.table_name = 'chat_messages_temp' AND s.column_name = k.source_column
+    JOIN pgrename_column_after AS t ON t.table_name = 'chat_messages' AND t.column_name = k.into_column
+    WHERE s.column_type <> t.column_type;
+    IF cardinality(merge_problems) = 0 THEN
+        SELECT string_agg(format('%I AS %I', name_now, column_name), ', ') INTO legacy_row
+        FROM pgrename_column_after WHERE table_name = 'chat_messages_temp';
+        SELECT string_agg(format('%I %s', column_name, column_type), ', ') INTO stand_in
+        FROM pgrename_column_after
+        WHERE table_name = 'chat_messages'
+          AND column_name IN ('id', 'sessionId', 'role', 'content', 'createdAt');
+        EXECUTE format('CREATE TEMPORARY TABLE pgrename_merge_stand_in (%s) ON COMMIT DROP', stand_in);
+        BEGIN
+            EXECUTE format('INSERT INTO pgrename_merge_stand_in (%s) SELECT %s FROM (SELECT %s FROM %I.%I) AS legacy LIMIT 0',
+                           '"id", "sessionId", "role", "content", "createdAt"',
+                           '(''legacy_msg_'' || id), "conversationId", "role", "content", "createdAt"',
+                           legacy_row, 'public', source_now);
+        EXCEPTION WHEN OTHERS THEN
+            merge_problems := merge_problems || format('merge %s into %s: %s', source_now, into_now, SQLERRM);
+        END;
+        DROP TABLE pgrename_merge_stand_in;
+    END IF;
+    problems := problems || merge_problems;
+    INSERT INTO pgrename_check (check_name, problems)
+    VALUES ('every merge can run as written: its columns exist, its keys match, its expressions type-check',
+            nullif(problems, '{}'));
+END
+$merges_possible$;
+
 -- ---- sql/verify/preflight/100_no_swaps.sql.j2
 -- A swap (A -> B and B -> A) has no order that works; a chain (A -> B, B -> C) does.
 WITH RECURSIVE walk (start_name, current_name, path) AS (
@@ -432,8 +585,8 @@ VALUES
     ('assistant_snake_case', 8, 'column', 'public', 'chat_sessions', 'folderId', '{"default": null, "default_sql": null, "not_null": false, "type": "text", "type_is_enum": false}'),
     ('assistant_snake_case', 9, 'column', 'public', 'chat_sessions', 'isActive', '{"default": true, "default_sql": null, "not_null": true, "type": "boolean", "type_is_enum": false}'),
     ('assistant_snake_case', 10, 'constraint', 'public', 'chat_sessions', 'chat_sessions_folderId_fkey', '{"column": "folderId", "on_delete": "SET NULL", "on_update": "CASCADE", "references": "chat_folders"}'),
-    ('assistant_snake_case', 11, 'merge', 'public', 'chat_sessions', 'chat_sessions_temp', '{"columns": [["id", "id"], ["userId", "userId"], ["title", "title"], ["createdAt", "createdAt"], ["lastMessageAt", "createdAt"]], "key": ["id"], "on_conflict": "skip"}'),
-    ('assistant_snake_case', 12, 'merge', 'public', 'chat_messages', 'chat_messages_temp', '{"columns": [["id", "id"], ["sessionId", "conversationId"], ["role", "role"], ["content", "content"], ["createdAt", "createdAt"]], "key": ["id"], "on_conflict": "skip"}'),
+    ('assistant_snake_case', 11, 'merge', 'public', 'chat_sessions', 'chat_sessions_temp', '{"columns": [["id", "id", false], ["userId", "userId", false], ["title", "title", false], ["createdAt", "createdAt", false], ["lastMessageAt", "createdAt", false]], "key": ["id"], "on_conflict": "skip"}'),
+    ('assistant_snake_case', 12, 'merge', 'public', 'chat_messages', 'chat_messages_temp', '{"columns": [["id", "\u0027legacy_msg_\u0027 || id", true], ["sessionId", "conversationId", false], ["role", "role", false], ["content", "content", false], ["createdAt", "createdAt", false]], "key": ["id"], "on_conflict": "skip"}'),
     ('assistant_snake_case', 13, 'view', 'public', 'users', 'User', '{"columns": [["id", "id"], ["email", "email"], ["username", "username"], ["firstName", "firstName"], ["lastName", "lastName"], ["isActive", "isActive"], ["createdAt", "createdAt"], ["updatedAt", "updatedAt"]]}'),
     ('assistant_snake_case', 14, 'view', 'public', 'chat_folders', 'AssistantFolder', '{"columns": [["id", "id"], ["userId", "userId"], ["name", "name"], ["createdAt", "createdAt"]]}'),
     ('assistant_snake_case', 15, 'view', 'public', 'chat_sessions', 'AssistantChatSession', '{"columns": [["id", "id"], ["userId", "userId"], ["title", "sessionName"], ["lastMessageAt", "lastActiveAt"], ["createdAt", "createdAt"], ["updatedAt", "updatedAt"]]}'),
@@ -527,13 +680,22 @@ ALTER TABLE "public"."chat_sessions" ADD CONSTRAINT "chat_sessions_folderId_fkey
 -- each row it overwrites is recorded as it was, so that rollback undoes exactly this and no more.
 -- Unlike the renames, a merge reads and writes rows: it takes as long as the legacy tables are
 -- big, and the table locks taken at the start are held until the commit. Rehearse it on a copy
--- (make rehearse WITH_DATA=1) to know how long.
+-- (make rehearse WITH_DATA=1) to know how long. A column may come from an SQL expression over the
+-- legacy row (a key of another type, a default for a missing value): each merge reads its rows
+-- through one SELECT that computes them, named "offered" below.
 
 -- "chat_sessions_temp" into "chat_sessions": a row whose key ("id") exists already is left as it is.
 WITH merged AS (
     INSERT INTO "public"."chat_sessions" ("id", "userId", "title", "createdAt", "lastMessageAt")
-    SELECT "id", "userId", "title", "createdAt", "createdAt"
-    FROM "public"."chat_sessions_temp"
+    SELECT offered."id", offered."userId", offered."title", offered."createdAt", offered."lastMessageAt"
+    FROM (
+        SELECT "id" AS "id",
+               "userId" AS "userId",
+               "title" AS "title",
+               "createdAt" AS "createdAt",
+               "createdAt" AS "lastMessageAt"
+        FROM "public"."chat_sessions_temp"
+    ) AS offered
     ON CONFLICT ("id") DO NOTHING
     RETURNING "id", xmax = 0 AS inserted
 )
@@ -563,8 +725,15 @@ $merge_report$;
 -- "chat_messages_temp" into "chat_messages": a row whose key ("id") exists already is left as it is.
 WITH merged AS (
     INSERT INTO "public"."chat_messages" ("id", "sessionId", "role", "content", "createdAt")
-    SELECT "id", "conversationId", "role", "content", "createdAt"
-    FROM "public"."chat_messages_temp"
+    SELECT offered."id", offered."sessionId", offered."role", offered."content", offered."createdAt"
+    FROM (
+        SELECT ('legacy_msg_' || id) AS "id",
+               "conversationId" AS "sessionId",
+               "role" AS "role",
+               "content" AS "content",
+               "createdAt" AS "createdAt"
+        FROM "public"."chat_messages_temp"
+    ) AS offered
     ON CONFLICT ("id") DO NOTHING
     RETURNING "id", xmax = 0 AS inserted
 )
