@@ -1,6 +1,7 @@
 """The analyze report: each section is one query of sql/analysis/, run once for all tables."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import psycopg
@@ -54,15 +55,33 @@ def collect(conn: psycopg.Connection, config: Config, exact_counts: bool) -> dic
     planned_names = {(r["source_table"], r["object_name"]): r["target_name"] for r in plan.renames}
     viewed = {a["object_name"] for a in plan.additions if a["kind"] == "view"}  # old names a view answers to
     dependencies: dict[str, list[dict]] = {}
+    conflict_targets: dict[tuple[str, str], str] = {}
+    users_of_object_names: list[dict] = []
     for row in _rows(conn, "dependencies.sql"):
         row["planned_name"] = planned_names.get((row["source_table"], row["name"]))
-        # A function body resolves the old name at run time: a compatibility view of that name
-        # answers it (old column names too) until contract drops the view.
-        row["breaks_at"] = (None if not row["breaks_on_rename"]
-                            else "contract" if row["source_table"] in viewed else "rename")
-        row["breaks_on_rename"] = row["breaks_at"] == "rename"
+        if row["conflict_target"] and row["kind"] != "function":
+            conflict_targets[(row["source_table"], row["name"])] = row["conflict_target"]
+        if row["kind"] == "function" and row["uses_kind"] != "table":
+            use = object_name_use(config, planned_names, row["source_table"], row["uses_kind"], row["uses_name"],
+                                  row["detail"], row["conflict_target"])
+            row["breaks_at"], row["breaks_on_rename"] = use["breaks_at"], use["breaks_at"] == "rename"
+            if use["breaks_at"]:
+                users_of_object_names.append(use | {"client": "function", "who": row["name"]})
+        else:
+            # A function body resolves the old name at run time: a compatibility view of that name
+            # answers it (old column names too) until contract drops the view.
+            row["breaks_at"] = (None if not row["breaks_on_rename"]
+                                else "contract" if row["source_table"] in viewed else "rename")
+            row["breaks_on_rename"] = row["breaks_at"] == "rename"
         dependencies.setdefault(row.pop("source_table"), []).append(row)
     has_statements = conn.execute("SELECT to_regclass('pg_stat_statements') IS NOT NULL").fetchone()[0]
+    statements = _rows(conn, "statements.sql") if has_statements else None
+    for q in statements or []:
+        if q["uses_kind"] != "table":
+            use = object_name_use(config, planned_names, q["source_table"], q["uses_kind"], q["uses_name"],
+                                  q["query"], conflict_targets.get((q["source_table"], q["uses_name"])))
+            if use["breaks_at"]:
+                users_of_object_names.append(use | {"client": "statement", "who": q["user_name"]})
     blockers = _rows(conn, "blockers.sql")
     volume = _rows(conn, "volume.sql")
     renames = plan.renames
@@ -82,6 +101,7 @@ def collect(conn: psycopg.Connection, config: Config, exact_counts: bool) -> dic
             "warnings": len(conflicts) - len(errors),
             "preflight_problems": len(preflight),
             "blockers": len(blockers),
+            "object_name_users": len(users_of_object_names),
             "exact_counts": exact_counts,
         },
         "tables": discovery,
@@ -90,12 +110,40 @@ def collect(conn: psycopg.Connection, config: Config, exact_counts: bool) -> dic
         "dependencies": dependencies,
         "volume": volume,
         "blockers": blockers,
-        "statements": _rows(conn, "statements.sql") if has_statements else None,
-        "plan": {"object_names": config.object_names, "renames": renames, "left_alone": plan.left_alone,
+        "statements": statements,
+        "object_names_in_use": users_of_object_names,
+        "plan": {"object_names": config.object_names, "rename_objects": config.rename_objects, "renames": renames, "left_alone": plan.left_alone,
                  "additions": plan.additions},
         "risk": risk(config, renames, blockers, [a for a in plan.additions if a["kind"] == "view"], volume),
         "natural_keys": natural_keys(conn, config),
     }
+
+
+ON_CONSTRAINT = re.compile(r"on\s+conflict\s+on\s+constraint", re.IGNORECASE)
+
+
+def object_name_use(config: Config, planned_names: dict, table: str, kind: str, name: str, text: str,
+                    conflict_target: str | None) -> dict:
+    """A client's or function's use of a constraint's, index's or sequence's name: when it fails
+    (None: the object keeps its name) and what it needs."""
+    planned = planned_names.get((table, name))
+    use = {"source_table": table, "uses_kind": kind, "uses_name": name, "planned_name": planned, "detail": text}
+    if planned is None:
+        return use | {"breaks_at": None, "needs": "nothing: the object keeps its name"}
+    if ON_CONSTRAINT.search(text) and kind in ("constraint", "index"):
+        # Through a view no constraint can be named: PostgreSQL looks it up on the view itself.
+        columns = f"ON CONFLICT {conflict_target}" if conflict_target else "ON CONFLICT (the key's columns)"
+        return use | {"breaks_at": "rename",
+                      "needs": f"rewrite it as {columns}: ON CONFLICT ON CONSTRAINT fails through a compatibility "
+                               "view whatever the constraint is called (a view has no constraints); the columns "
+                               "work on the table now and through the view after migrate"}
+    if config.rename_objects == "at_contract":
+        return use | {"breaks_at": "contract",
+                      "needs": f"nothing until make contract (rename_objects: at_contract keeps {name}); "
+                               f"then it must name {planned}"}
+    return use | {"breaks_at": "rename",
+                  "needs": f"rename_objects: at_contract (keeps {name} until make contract), or name {planned} "
+                           "in the client before migrate"}
 
 
 def natural_keys(conn: psycopg.Connection, config: Config) -> list[dict]:

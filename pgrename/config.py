@@ -24,6 +24,7 @@ KEYS = {
     "columns": "per table (current name): rename: {old: new}, add: {name: {type, not_null, default, ...}}",
     "column_rule": "snake_case: rename every column by the naming rule too (default none: columns keep their names)",
     "object_names": "table_prefix (default: names that start with the table's are renamed by swapping it) or postgres_defaults (every constraint, index and owned sequence gets PostgreSQL's own name)",
+    "rename_objects": "now (default: migrate renames the constraints, indexes, sequences and triggers) or at_contract (they keep their old names, for old clients that name them, until make contract)",
     "keep_names": "constraints, indexes, sequences or triggers that keep their names, e.g. [PK_Album]",
     "partitions": "leave (default) or rename: partitions named after their table are renamed with it",
     "compatibility_views": "keep old clients working through views named like the old tables (default true)",
@@ -165,6 +166,7 @@ class Config:
     compatibility_views: bool = True
     column_rule: str | None = None
     object_names: str = "table_prefix"
+    rename_objects: str = "now"
     keep_names: list[str] = field(default_factory=list)
     partitions: str = "leave"
     profile: Profile = field(default_factory=lambda: Profile("development"))
@@ -374,7 +376,15 @@ def load_config(path: Path, profile_name: str | None = None) -> Config:
         merges = _merges(data.get("merges"), tables)
         profile = _profile(data.get("profiles"), profile_name or data.get("profile", "development"))
         column_rule = _choice(data, "column_rule", ("none", "snake_case"))
+        if data.get("object_names") == "at_contract":
+            raise ConfigError("object_names says what the objects are named (table_prefix or postgres_defaults); "
+                              "when they are renamed is rename_objects: at_contract")
         object_names = _choice(data, "object_names", ("table_prefix", "postgres_defaults"))
+        rename_objects = _choice(data, "rename_objects", ("now", "at_contract"))
+        if rename_objects == "at_contract" and not compatibility_views:
+            raise ConfigError("rename_objects: at_contract keeps the old object names for old clients, which reach "
+                              "the tables through the compatibility views; with compatibility_views: false nothing "
+                              "would use them. Set compatibility_views: true, or rename_objects: now")
         partitions = _choice(data, "partitions", ("leave", "rename"))
         keep_names = data.get("keep_names") or []
         if not isinstance(keep_names, list):
@@ -393,7 +403,7 @@ def load_config(path: Path, profile_name: str | None = None) -> Config:
                   include=include, exclude=exclude, enums=enums, column_renames=column_renames,
                   added_columns=added_columns, compatibility_views=compatibility_views, merges=merges,
                   contract=contract, column_rule=None if column_rule == "none" else column_rule,
-                  object_names=object_names, keep_names=keep_names, partitions=partitions, profile=profile,
+                  object_names=object_names, rename_objects=rename_objects, keep_names=keep_names, partitions=partitions, profile=profile,
                   backup_exclude=backup_exclude, backup_limits=backup_limits, migration_sets=migration_sets,
                   sync=sync)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 
 import psycopg
@@ -24,20 +25,31 @@ class Plan:
     renames: list[dict] = field(default_factory=list)      # objects that get a new name (columns too)
     left_alone: list[dict] = field(default_factory=list)   # objects whose names do not carry their table's
     additions: list[dict] = field(default_factory=list)    # what the migration creates, in order
+    contracted: bool = False                               # make contract has run (from history)
 
     def tables(self) -> list[dict]:
         return [r for r in self.renames if r["kind"] == "table"]
 
-    def counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for r in self.renames:
-            counts[r["kind"]] = counts.get(r["kind"], 0) + 1
-        return counts
+    def counts(self, rows: list[dict] | None = None) -> dict[str, int]:
+        """Renames by kind, in plan order: all of them, or the rows given."""
+        return dict(Counter(r["kind"] for r in (self.renames if rows is None else rows)))
 
-    def context(self, **extra) -> dict:
+    def renamed_by(self, script: str) -> list[dict]:
+        """The constraints, indexes, sequences and triggers whose names a script changes: migrate
+        all but those left to contract (rename_objects: at_contract), contract (and its undo) only
+        those, rollback whichever have their new names by then."""
+        if script in ("contract", "uncontract"):
+            return [r for r in self.renames if r["at_contract"]]
+        if script == "rollback":
+            return [r for r in self.renames if not r["at_contract"] or self.contracted]
+        return [r for r in self.renames if not r["at_contract"]]
+
+    def context(self, script: str = "migrate", **extra) -> dict:
         return dict(migration=self.migration, schema=self.schema, lock_timeout=self.lock_timeout,
                     lock_wait_ms=round(seconds(self.lock_timeout) * 1000), statement_timeout=self.statement_timeout,
                     renames=self.renames, left_alone=self.left_alone, additions=self.additions,
+                    renamed_now=self.renamed_by(script), contracted=self.contracted,
+                    kept_until_contract=[r for r in self.renames if r["at_contract"]] if script == "migrate" else [],
                     run_lock=run_lock.KEY, schema_version=own_schema.REQUIRED_VERSION,
                     preflight_checks=steps("sql/verify/preflight"), **extra)
 
@@ -62,6 +74,8 @@ def from_catalog(conn: psycopg.Connection, config: Config) -> Plan:
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(RENAME_PLAN_QUERY.read_text()).fetchall()
     columns = [r for r in rows if r["kind"] == "column"]
+    for r in rows:
+        r["at_contract"] = config.rename_objects == "at_contract" and r["kind"] not in ("table", "column")
     return Plan(config.migration, config.schema, config.lock_timeout, config.statement_timeout,
                 renames=[r for r in rows if r["target_name"] not in (None, r["object_name"])],
                 left_alone=[r for r in rows if r["target_name"] is None],
@@ -118,13 +132,17 @@ def from_history(conn: psycopg.Connection, config: Config, schema: str) -> Plan:
     """The plan exactly as the migration recorded it: what rollback must undo."""
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(
-            "SELECT ordinal, kind, table_schema, source_table, target_table, object_schema, object_name, target_name"
-            " FROM pgrename.renamed_object WHERE migration = %s ORDER BY ordinal", (config.migration,)).fetchall()
+            "SELECT ordinal, kind, table_schema, source_table, target_table, object_schema, object_name, target_name,"
+            # verify reads what an older own schema recorded, before any upgrade: no at_contract there
+            " coalesce((to_jsonb(r) ->> 'at_contract')::boolean, false) AS at_contract"
+            " FROM pgrename.renamed_object AS r WHERE migration = %s ORDER BY ordinal", (config.migration,)).fetchall()
         added = cur.execute(
             "SELECT ordinal, kind, object_schema, table_name, object_name, detail"
             " FROM pgrename.added_object WHERE migration = %s ORDER BY ordinal", (config.migration,)).fetchall()
+        contracted = cur.execute("SELECT contracted_at IS NOT NULL AS contracted FROM pgrename.history"
+                                 " WHERE migration = %s", (config.migration,)).fetchone()
     return Plan(config.migration, schema, config.lock_timeout, config.statement_timeout, renames=rows,
-                additions=added)
+                additions=added, contracted=bool(contracted and contracted["contracted"]))
 
 
 def preflight_parts(plan: Plan) -> list[Part]:
@@ -149,7 +167,7 @@ def migrate_script(plan: Plan) -> Script:
 
 
 def rollback_script(plan: Plan) -> Script:
-    context = plan.context()
+    context = plan.context("rollback")
     return Script((
         render("rollback/header.sql.j2", context),
         render("sql/run_lock.sql.j2", context),
@@ -174,4 +192,4 @@ def verify_script(plan: Plan, status: str) -> list[Part]:
     """The checks that end a migrate (status applied) or a rollback (status rolled_back), alone."""
     if status == "applied":
         return [render("sql/verify/postcheck.sql.j2", plan.context(direction="migrate"))]
-    return [render("rollback/verify/postcheck.sql.j2", plan.context())]
+    return [render("rollback/verify/postcheck.sql.j2", plan.context("rollback"))]

@@ -46,10 +46,11 @@ def test_additions_come_in_the_order_they_are_made_with_what_rollback_needs():
 
 def a_plan() -> plan.Plan:
     renames = [{"ordinal": 1, "kind": "table", "table_schema": "public", "source_table": "User",
-                "target_table": "users", "object_schema": "public", "object_name": "User", "target_name": "users"},
+                "target_table": "users", "object_schema": "public", "object_name": "User", "target_name": "users",
+                "at_contract": False},
                {"ordinal": 2, "kind": "constraint", "table_schema": "public", "source_table": "User",
                 "target_table": "users", "object_schema": "public", "object_name": "User_pkey",
-                "target_name": "users_pkey"}]
+                "target_name": "users_pkey", "at_contract": False}]
     return plan.Plan("m", "public", "5s", "5min", renames=renames)
 
 

@@ -317,11 +317,16 @@ def cmd_contract(ctx: Context, undo: bool = False, approved: str | None = None) 
         return EXIT_OK
     plan = plans.from_history(ctx.conn, ctx.config, status["table_schema"])
     views = [a["object_name"] for a in plan.additions if a["kind"] == "view"]
-    template = ("rollback" if undo else "sql") + "/contract/drop_compatibility_views.sql.j2"
-    script = Script((render(template, plan.context()),))
+    name = "uncontract" if undo else "contract"
+    context = plan.context(name)
+    script = Script((render(("rollback" if undo else "sql") + "/contract/contract.sql.j2", context),))
     log.info("%s the compatibility views %s:", "re-creating" if undo else "dropping", ", ".join(views) or "(none)")
+    if context["renamed_now"]:
+        log.info("%s the objects left to the contract (rename_objects: at_contract): %s",
+                 "giving back their old names to" if undo else "renaming",
+                 ", ".join(counted(kind, n) for kind, n in plan.counts(context["renamed_now"]).items()))
     approve(ctx, "contract", approved)
-    write("uncontract.sql" if undo else "contract.sql", script)
+    write(f"{name}.sql", script)
     apply(ctx, script, "contract_failed", ctx.config.migration)
     log.info("%s", "views back: old clients work again." if undo
              else "contracted: only the new names remain. `make rollback` still undoes the whole migration.")

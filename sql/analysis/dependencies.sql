@@ -11,6 +11,11 @@
 -- time, by name, and fails once the name is gone. Those rows say where (line and text): the
 -- first line whose code names it (comments do not count; names in string literals do, as EXECUTE
 -- runs them).
+--
+-- A function may also name a constraint, index or sequence of the table (nextval('"User_id_seq"'),
+-- ON CONFLICT ON CONSTRAINT "User_pkey"): those rows say which (uses_kind, uses_name); a table's
+-- own rows have uses_kind 'table'. A unique key's rows, and a function's naming one, carry the
+-- columns an ON CONFLICT can name instead (conflict_target).
 WITH mapped AS (
     SELECT m.key AS source_table, m.value AS target_table, c.oid AS table_oid
     FROM (SELECT coalesce(nullif(current_setting('pgrename.schema', true), ''), 'public') AS table_schema) AS s
@@ -44,6 +49,32 @@ function_word AS (
            coalesce(replace(w[1], '""', '"'), lower(w[2])) AS word
     FROM function_line AS f
     CROSS JOIN LATERAL regexp_matches(f.code, '"((?:[^"]|"")+)"|([[:alpha:]_][[:alnum:]_$]*)', 'g') AS w
+),
+named_object AS (
+    -- What else of the table a client can name: its constraints, the indexes that back none, its
+    -- owned sequences. A unique key's columns are what ON CONFLICT (...) names instead.
+    SELECT m.source_table, 'constraint' AS object_kind, con.conname::text AS object_name,
+           CASE WHEN con.contype IN ('p', 'u') THEN
+               (SELECT format('(%s)', string_agg(quote_ident(a.attname), ', ' ORDER BY k.n))
+                FROM unnest(con.conkey) WITH ORDINALITY AS k (attnum, n)
+                JOIN pg_attribute AS a ON a.attrelid = con.conrelid AND a.attnum = k.attnum)
+           END AS conflict_target
+    FROM mapped AS m JOIN pg_constraint AS con ON con.conrelid = m.table_oid
+    UNION ALL
+    SELECT m.source_table, 'index', ic.relname::text,
+           CASE WHEN i.indisunique AND i.indexprs IS NULL AND i.indpred IS NULL THEN
+               (SELECT format('(%s)', string_agg(quote_ident(a.attname), ', ' ORDER BY k.n))
+                FROM unnest(i.indkey) WITH ORDINALITY AS k (attnum, n)
+                JOIN pg_attribute AS a ON a.attrelid = i.indrelid AND a.attnum = k.attnum)
+           END
+    FROM mapped AS m JOIN pg_index AS i ON i.indrelid = m.table_oid JOIN pg_class AS ic ON ic.oid = i.indexrelid
+    WHERE NOT EXISTS (SELECT FROM pg_constraint AS con WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid)
+    UNION ALL
+    SELECT m.source_table, 'sequence', s.relname::text, NULL
+    FROM mapped AS m
+    JOIN pg_depend AS d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = m.table_oid
+                       AND d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+    JOIN pg_class AS s ON s.oid = d.objid AND s.relkind = 'S'
 ),
 dependency (source_table, kind, name, detail, breaks_on_rename) AS (
     SELECT m.source_table, 'foreign key out', con.conname::text, pg_get_constraintdef(con.oid), false
@@ -107,6 +138,21 @@ dependency (source_table, kind, name, detail, breaks_on_rename) AS (
         ORDER BY m.source_table, fw.oid, fw.line_number
     ) AS first_use
 )
-SELECT source_table, kind, name, detail, breaks_on_rename
-FROM dependency
-ORDER BY source_table COLLATE "C", breaks_on_rename DESC, kind, name COLLATE "C";
+SELECT *
+FROM (
+    SELECT d.source_table, d.kind, d.name, d.detail, d.breaks_on_rename,
+           CASE WHEN d.kind = 'function' THEN 'table' END AS uses_kind,
+           CASE WHEN d.kind = 'function' THEN d.source_table END AS uses_name, o.conflict_target
+    FROM dependency AS d
+    LEFT JOIN named_object AS o ON o.source_table = d.source_table AND o.object_kind = d.kind AND o.object_name = d.name
+    UNION ALL
+    SELECT * FROM (
+        -- The first line that names one of the table's objects, per function and object.
+        SELECT DISTINCT ON (o.object_name, fw.oid) o.source_table, 'function', fw.oid::regprocedure::text,
+               format('line %s: %s', fw.line_number, trim(fw.line)), true, o.object_kind, o.object_name,
+               o.conflict_target
+        FROM named_object AS o JOIN function_word AS fw ON fw.word = o.object_name
+        ORDER BY o.object_name, fw.oid, fw.line_number
+    ) AS first_object_use
+) AS found
+ORDER BY source_table COLLATE "C", breaks_on_rename DESC, kind, name COLLATE "C", uses_name COLLATE "C";

@@ -7,23 +7,39 @@
 -- pg_stat_statements keeps no time of a statement's last call; calls and rows tell how much
 -- a client leans on it.
 --
+-- A statement may name a constraint, index or sequence of the table instead (ON CONFLICT ON
+-- CONSTRAINT "User_email_key", an index hint): uses_kind and uses_name say which. A name in a
+-- string constant (nextval('"User_id_seq"')) is not seen: pg_stat_statements keeps $1 for it.
+--
 -- Runs as is in psql:
+--   SET pgrename.schema = 'public';
 --   SET pgrename.map = '{"User": "users"}';
 --   \i sql/analysis/statements.sql
 WITH mapped AS (
-    SELECT m.key AS source_table
-    FROM jsonb_each_text(coalesce(nullif(current_setting('pgrename.map', true), ''), '{}')::jsonb) AS m
+    SELECT m.key AS source_table, to_regclass(format('%I.%I', s.table_schema, m.key)) AS table_oid
+    FROM (SELECT coalesce(nullif(current_setting('pgrename.schema', true), ''), 'public') AS table_schema) AS s
+    CROSS JOIN jsonb_each_text(coalesce(nullif(current_setting('pgrename.map', true), ''), '{}')::jsonb) AS m
+),
+named (source_table, uses_kind, uses_name) AS (
+    SELECT source_table, 'table', source_table FROM mapped
+    UNION ALL
+    SELECT m.source_table, 'constraint', con.conname::text
+    FROM mapped AS m JOIN pg_constraint AS con ON con.conrelid = m.table_oid
+    UNION ALL
+    SELECT m.source_table, 'index', ic.relname::text
+    FROM mapped AS m JOIN pg_index AS i ON i.indrelid = m.table_oid JOIN pg_class AS ic ON ic.oid = i.indexrelid
+    WHERE NOT EXISTS (SELECT FROM pg_constraint AS con WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid)
 )
-SELECT m.source_table, s.calls, s.rows, round(s.mean_exec_time::numeric, 3) AS mean_ms,
+SELECT m.source_table, m.uses_kind, m.uses_name, s.calls, s.rows, round(s.mean_exec_time::numeric, 3) AS mean_ms,
        pg_get_userbyid(s.userid) AS user_name, left(regexp_replace(c.statement, '\s+', ' ', 'g'), 200) AS query
-FROM mapped AS m
+FROM named AS m
 JOIN pg_stat_statements AS s
-  ON s.query LIKE '%"' || replace(m.source_table, '"', '""') || '"%'
-  OR (m.source_table = lower(m.source_table) AND s.query ~* ('\m' || m.source_table || '\M'))
+  ON s.query LIKE '%"' || replace(m.uses_name, '"', '""') || '"%'
+  OR (m.uses_name = lower(m.uses_name) AND s.query ~* ('\m' || m.uses_name || '\M'))
 -- The statement without the -- comments before it (pgrename's scripts explain each statement so).
 CROSS JOIN LATERAL (SELECT btrim(regexp_replace(s.query, '^(\s*--[^\n]*)*', ''), E' \t\r\n') AS statement) AS c
 WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
   AND s.query NOT LIKE '%pgrename%'
   AND c.statement !~* '^(create|alter|drop|comment|lock|grant|revoke|truncate|copy|vacuum|analyze|cluster|reindex|refresh|security|do)\M'
-ORDER BY m.source_table COLLATE "C", s.calls DESC
+ORDER BY m.source_table COLLATE "C", m.uses_kind <> 'table', m.uses_name COLLATE "C", s.calls DESC
 LIMIT 200;

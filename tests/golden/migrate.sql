@@ -1,5 +1,5 @@
--- pgrename script, sha256 f9e085a08892a01fdb2b72a1f5ed35c849fe39788746352affdbe61d7fbc4ff1 of every line after these two (tail -n +3 FILE | sha256sum)
-SELECT set_config('pgrename.script_sha256', 'f9e085a08892a01fdb2b72a1f5ed35c849fe39788746352affdbe61d7fbc4ff1', true);
+-- pgrename script, sha256 a8116cdb2f1b7edab3d9ab61b6e64ebe33ffa3a619175fd3ea4d15d217588cff of every line after these two (tail -n +3 FILE | sha256sum)
+SELECT set_config('pgrename.script_sha256', 'a8116cdb2f1b7edab3d9ab61b6e64ebe33ffa3a619175fd3ea4d15d217588cff', true);
 -- ==== sql/header.sql.j2
 -- pgrename migration 'assistant_snake_case': rename 6 table(s) in schema
 -- "public", the 21 object(s) named after them and 2 column(s);
@@ -67,37 +67,37 @@ $not_applied_yet$;
 -- The plan as reviewed: each object to rename, with the OID it has now. The OIDs are what the
 -- verification after the renames checks against: same OID, same object, same data.
 CREATE TEMPORARY TABLE pgrename_plan ON COMMIT DROP AS
-WITH planned (ordinal, kind, source_table, target_table, object_schema, object_name, target_name) AS (
+WITH planned (ordinal, kind, source_table, target_table, object_schema, object_name, target_name, at_contract) AS (
     VALUES
-        (1, 'table', 'AssistantChatMessage', 'chat_messages', 'public', 'AssistantChatMessage', 'chat_messages'),
-        (2, 'constraint', 'AssistantChatMessage', 'chat_messages', 'public', 'AssistantChatMessage_pkey', 'chat_messages_pkey'),
-        (3, 'constraint', 'AssistantChatMessage', 'chat_messages', 'public', 'AssistantChatMessage_role_check', 'chat_messages_role_check'),
-        (4, 'constraint', 'AssistantChatMessage', 'chat_messages', 'public', 'AssistantChatMessage_sessionId_fkey', 'chat_messages_sessionId_fkey'),
-        (5, 'index', 'AssistantChatMessage', 'chat_messages', 'public', 'AssistantChatMessage_sessionId_idx', 'chat_messages_sessionId_idx'),
-        (12, 'table', 'AssistantChatSession', 'chat_sessions', 'public', 'AssistantChatSession', 'chat_sessions'),
-        (13, 'constraint', 'AssistantChatSession', 'chat_sessions', 'public', 'AssistantChatSession_pkey', 'chat_sessions_pkey'),
-        (14, 'constraint', 'AssistantChatSession', 'chat_sessions', 'public', 'AssistantChatSession_userId_fkey', 'chat_sessions_userId_fkey'),
-        (15, 'index', 'AssistantChatSession', 'chat_sessions', 'public', 'AssistantChatSession_userId_idx', 'chat_sessions_userId_idx'),
-        (17, 'trigger', 'AssistantChatSession', 'chat_sessions', 'public', 'AssistantChatSession_set_updated_at', 'chat_sessions_set_updated_at'),
-        (20, 'column', 'AssistantChatSession', 'chat_sessions', 'public', 'sessionName', 'title'),
-        (21, 'column', 'AssistantChatSession', 'chat_sessions', 'public', 'lastActiveAt', 'lastMessageAt'),
-        (24, 'table', 'AssistantConversation', 'chat_sessions_temp', 'public', 'AssistantConversation', 'chat_sessions_temp'),
-        (25, 'constraint', 'AssistantConversation', 'chat_sessions_temp', 'public', 'AssistantConversation_pkey', 'chat_sessions_temp_pkey'),
-        (26, 'constraint', 'AssistantConversation', 'chat_sessions_temp', 'public', 'AssistantConversation_userId_fkey', 'chat_sessions_temp_userId_fkey'),
-        (31, 'table', 'AssistantFolder', 'chat_folders', 'public', 'AssistantFolder', 'chat_folders'),
-        (32, 'constraint', 'AssistantFolder', 'chat_folders', 'public', 'AssistantFolder_pkey', 'chat_folders_pkey'),
-        (33, 'constraint', 'AssistantFolder', 'chat_folders', 'public', 'AssistantFolder_userId_fkey', 'chat_folders_userId_fkey'),
-        (34, 'index', 'AssistantFolder', 'chat_folders', 'public', 'AssistantFolder_userId_idx', 'chat_folders_userId_idx'),
-        (39, 'table', 'AssistantMessage', 'chat_messages_temp', 'public', 'AssistantMessage', 'chat_messages_temp'),
-        (40, 'constraint', 'AssistantMessage', 'chat_messages_temp', 'public', 'AssistantMessage_conversationId_fkey', 'chat_messages_temp_conversationId_fkey'),
-        (41, 'constraint', 'AssistantMessage', 'chat_messages_temp', 'public', 'AssistantMessage_pkey', 'chat_messages_temp_pkey'),
-        (42, 'index', 'AssistantMessage', 'chat_messages_temp', 'public', 'AssistantMessage_conversationId_idx', 'chat_messages_temp_conversationId_idx'),
-        (43, 'sequence', 'AssistantMessage', 'chat_messages_temp', 'public', 'AssistantMessage_id_seq', 'chat_messages_temp_id_seq'),
-        (49, 'table', 'User', 'users', 'public', 'User', 'users'),
-        (50, 'constraint', 'User', 'users', 'public', 'User_email_check', 'users_email_check'),
-        (51, 'constraint', 'User', 'users', 'public', 'User_pkey', 'users_pkey'),
-        (52, 'index', 'User', 'users', 'public', 'User_email_key', 'users_email_key'),
-        (53, 'index', 'User', 'users', 'public', 'User_username_key', 'users_username_key')
+        (1, 'table', 'AssistantChatMessage', 'chat_messages', 'public', 'AssistantChatMessage', 'chat_messages', FALSE),
+        (2, 'constraint', 'AssistantChatMessage', 'chat_messages', 'public', 'AssistantChatMessage_pkey', 'chat_messages_pkey', FALSE),
+        (3, 'constraint', 'AssistantChatMessage', 'chat_messages', 'public', 'AssistantChatMessage_role_check', 'chat_messages_role_check', FALSE),
+        (4, 'constraint', 'AssistantChatMessage', 'chat_messages', 'public', 'AssistantChatMessage_sessionId_fkey', 'chat_messages_sessionId_fkey', FALSE),
+        (5, 'index', 'AssistantChatMessage', 'chat_messages', 'public', 'AssistantChatMessage_sessionId_idx', 'chat_messages_sessionId_idx', FALSE),
+        (12, 'table', 'AssistantChatSession', 'chat_sessions', 'public', 'AssistantChatSession', 'chat_sessions', FALSE),
+        (13, 'constraint', 'AssistantChatSession', 'chat_sessions', 'public', 'AssistantChatSession_pkey', 'chat_sessions_pkey', FALSE),
+        (14, 'constraint', 'AssistantChatSession', 'chat_sessions', 'public', 'AssistantChatSession_userId_fkey', 'chat_sessions_userId_fkey', FALSE),
+        (15, 'index', 'AssistantChatSession', 'chat_sessions', 'public', 'AssistantChatSession_userId_idx', 'chat_sessions_userId_idx', FALSE),
+        (17, 'trigger', 'AssistantChatSession', 'chat_sessions', 'public', 'AssistantChatSession_set_updated_at', 'chat_sessions_set_updated_at', FALSE),
+        (20, 'column', 'AssistantChatSession', 'chat_sessions', 'public', 'sessionName', 'title', FALSE),
+        (21, 'column', 'AssistantChatSession', 'chat_sessions', 'public', 'lastActiveAt', 'lastMessageAt', FALSE),
+        (24, 'table', 'AssistantConversation', 'chat_sessions_temp', 'public', 'AssistantConversation', 'chat_sessions_temp', FALSE),
+        (25, 'constraint', 'AssistantConversation', 'chat_sessions_temp', 'public', 'AssistantConversation_pkey', 'chat_sessions_temp_pkey', FALSE),
+        (26, 'constraint', 'AssistantConversation', 'chat_sessions_temp', 'public', 'AssistantConversation_userId_fkey', 'chat_sessions_temp_userId_fkey', FALSE),
+        (31, 'table', 'AssistantFolder', 'chat_folders', 'public', 'AssistantFolder', 'chat_folders', FALSE),
+        (32, 'constraint', 'AssistantFolder', 'chat_folders', 'public', 'AssistantFolder_pkey', 'chat_folders_pkey', FALSE),
+        (33, 'constraint', 'AssistantFolder', 'chat_folders', 'public', 'AssistantFolder_userId_fkey', 'chat_folders_userId_fkey', FALSE),
+        (34, 'index', 'AssistantFolder', 'chat_folders', 'public', 'AssistantFolder_userId_idx', 'chat_folders_userId_idx', FALSE),
+        (39, 'table', 'AssistantMessage', 'chat_messages_temp', 'public', 'AssistantMessage', 'chat_messages_temp', FALSE),
+        (40, 'constraint', 'AssistantMessage', 'chat_messages_temp', 'public', 'AssistantMessage_conversationId_fkey', 'chat_messages_temp_conversationId_fkey', FALSE),
+        (41, 'constraint', 'AssistantMessage', 'chat_messages_temp', 'public', 'AssistantMessage_pkey', 'chat_messages_temp_pkey', FALSE),
+        (42, 'index', 'AssistantMessage', 'chat_messages_temp', 'public', 'AssistantMessage_conversationId_idx', 'chat_messages_temp_conversationId_idx', FALSE),
+        (43, 'sequence', 'AssistantMessage', 'chat_messages_temp', 'public', 'AssistantMessage_id_seq', 'chat_messages_temp_id_seq', FALSE),
+        (49, 'table', 'User', 'users', 'public', 'User', 'users', FALSE),
+        (50, 'constraint', 'User', 'users', 'public', 'User_email_check', 'users_email_check', FALSE),
+        (51, 'constraint', 'User', 'users', 'public', 'User_pkey', 'users_pkey', FALSE),
+        (52, 'index', 'User', 'users', 'public', 'User_email_key', 'users_email_key', FALSE),
+        (53, 'index', 'User', 'users', 'public', 'User_username_key', 'users_username_key', FALSE)
 )
 SELECT planned.*, 'public'::text AS table_schema, t.oid AS table_oid,
        CASE planned.kind
@@ -506,11 +506,11 @@ BEGIN
     IF to_regclass('pgrename.schema_version') IS NOT NULL THEN
         SELECT max(version) INTO found FROM pgrename.schema_version;
     END IF;
-    IF found IS DISTINCT FROM 7 THEN
-        RAISE EXCEPTION 'pgrename: its own schema here is at version %, this script needs version 7',
+    IF found IS DISTINCT FROM 8 THEN
+        RAISE EXCEPTION 'pgrename: its own schema here is at version %, this script needs version 8',
             coalesce(found, 0)
             USING ERRCODE = 'PGR04',
-                  HINT = CASE WHEN coalesce(found, 0) < 7
+                  HINT = CASE WHEN coalesce(found, 0) < 8
                               THEN 'Upgrade it first: make schema-upgrade (or psql -f each pending sql/install/NNN_*.sql, in order).'
                               ELSE 'A newer pgrename has upgraded it: render the script with that release.' END;
     END IF;
@@ -566,9 +566,10 @@ DELETE FROM pgrename.added_object WHERE migration = 'assistant_snake_case';
 DELETE FROM pgrename.merged_row WHERE migration = 'assistant_snake_case';
 
 INSERT INTO pgrename.renamed_object (migration, ordinal, kind, table_schema, source_table, target_table,
-                                     object_schema, object_name, target_name, table_oid, object_oid, object_subid)
+                                     object_schema, object_name, target_name, table_oid, object_oid, object_subid,
+                                     at_contract)
 SELECT 'assistant_snake_case', ordinal, kind, table_schema, source_table, target_table,
-       object_schema, object_name, target_name, table_oid, object_oid, object_subid
+       object_schema, object_name, target_name, table_oid, object_oid, object_subid, at_contract
 FROM pgrename_plan
 ORDER BY ordinal;
 
@@ -804,6 +805,60 @@ BEGIN
 END
 $grants$;
 
+-- An INSERT through a view gets its table's defaults either way, but a client or an ORM that
+-- reads the view's columns sees no default unless the view has one: give each view column its
+-- table column's default, read here so that a sequence in it is named as it is now.
+DO $defaults$
+DECLARE
+    default_row record;
+BEGIN
+    FOR default_row IN
+        SELECT v.view_name, v.view_column, pg_get_expr(d.adbin, d.adrelid) AS default_sql
+        FROM (VALUES
+                  ('User', 'users', 'id', 'id'),
+                  ('User', 'users', 'email', 'email'),
+                  ('User', 'users', 'username', 'username'),
+                  ('User', 'users', 'firstName', 'firstName'),
+                  ('User', 'users', 'lastName', 'lastName'),
+                  ('User', 'users', 'isActive', 'isActive'),
+                  ('User', 'users', 'createdAt', 'createdAt'),
+                  ('User', 'users', 'updatedAt', 'updatedAt'),
+                  ('AssistantFolder', 'chat_folders', 'id', 'id'),
+                  ('AssistantFolder', 'chat_folders', 'userId', 'userId'),
+                  ('AssistantFolder', 'chat_folders', 'name', 'name'),
+                  ('AssistantFolder', 'chat_folders', 'createdAt', 'createdAt'),
+                  ('AssistantChatSession', 'chat_sessions', 'id', 'id'),
+                  ('AssistantChatSession', 'chat_sessions', 'userId', 'userId'),
+                  ('AssistantChatSession', 'chat_sessions', 'title', 'sessionName'),
+                  ('AssistantChatSession', 'chat_sessions', 'lastMessageAt', 'lastActiveAt'),
+                  ('AssistantChatSession', 'chat_sessions', 'createdAt', 'createdAt'),
+                  ('AssistantChatSession', 'chat_sessions', 'updatedAt', 'updatedAt'),
+                  ('AssistantChatMessage', 'chat_messages', 'id', 'id'),
+                  ('AssistantChatMessage', 'chat_messages', 'sessionId', 'sessionId'),
+                  ('AssistantChatMessage', 'chat_messages', 'role', 'role'),
+                  ('AssistantChatMessage', 'chat_messages', 'content', 'content'),
+                  ('AssistantChatMessage', 'chat_messages', 'metadata', 'metadata'),
+                  ('AssistantChatMessage', 'chat_messages', 'createdAt', 'createdAt'),
+                  ('AssistantConversation', 'chat_sessions_temp', 'id', 'id'),
+                  ('AssistantConversation', 'chat_sessions_temp', 'userId', 'userId'),
+                  ('AssistantConversation', 'chat_sessions_temp', 'title', 'title'),
+                  ('AssistantConversation', 'chat_sessions_temp', 'createdAt', 'createdAt'),
+                  ('AssistantMessage', 'chat_messages_temp', 'id', 'id'),
+                  ('AssistantMessage', 'chat_messages_temp', 'conversationId', 'conversationId'),
+                  ('AssistantMessage', 'chat_messages_temp', 'role', 'role'),
+                  ('AssistantMessage', 'chat_messages_temp', 'content', 'content'),
+                  ('AssistantMessage', 'chat_messages_temp', 'createdAt', 'createdAt')
+             ) AS v (view_name, table_name, table_column, view_column)
+        JOIN pg_attribute AS col ON col.attrelid = to_regclass(format('%I.%I', 'public', v.table_name))
+                                AND col.attname = v.table_column AND col.attgenerated = ''
+        JOIN pg_attrdef AS d ON d.adrelid = col.attrelid AND d.adnum = col.attnum
+    LOOP
+        EXECUTE format('ALTER VIEW %I.%I ALTER COLUMN %I SET DEFAULT %s', 'public', default_row.view_name,
+                       default_row.view_column, default_row.default_sql);
+    END LOOP;
+END
+$defaults$;
+
 -- ==== sql/verify/postcheck.sql.j2
 -- Verification after the renames, from the OIDs recorded before them: any failure raises,
 -- and the whole transaction rolls back.
@@ -850,17 +905,19 @@ BEGIN
         UNION ALL
         SELECT con.conindid FROM pgrename.renamed_object AS r JOIN pg_constraint AS con ON con.oid = r.object_oid
         WHERE r.migration = 'assistant_snake_case' AND r.kind = 'constraint'
+    ), moved AS (
+        SELECT * FROM pgrename.renamed_object WHERE migration = 'assistant_snake_case'
     ), leftover AS (
         SELECT r.ordinal, format('relation %I.%I', r.object_schema, r.object_name) AS what
-        FROM pgrename.renamed_object AS r
+        FROM moved AS r
         JOIN pg_namespace AS n ON n.nspname = r.object_schema
         JOIN pg_class AS c ON c.relnamespace = n.oid AND c.relname = r.object_name
-        WHERE r.migration = 'assistant_snake_case' AND r.kind IN ('index', 'sequence', 'table', 'constraint')
+        WHERE r.kind IN ('index', 'sequence', 'table', 'constraint')
           AND c.oid NOT IN (SELECT oid FROM ours WHERE oid IS NOT NULL)
         UNION ALL
         -- Named per table: the object of that kind holding the name on the same table.
         SELECT r.ordinal, format('%s %I on %s', r.kind, r.object_name, r.table_oid::regclass)
-        FROM pgrename.renamed_object AS r
+        FROM moved AS r
         CROSS JOIN LATERAL (
             SELECT CASE r.kind
                 WHEN 'table' THEN r.table_oid
@@ -871,7 +928,7 @@ BEGIN
                 WHEN 'column' THEN r.table_oid
             END AS oid
         ) AS holder
-        WHERE r.migration = 'assistant_snake_case' AND r.kind IN ('constraint', 'trigger')
+        WHERE r.kind IN ('constraint', 'trigger')
           AND holder.oid IS NOT NULL AND holder.oid NOT IN (SELECT oid FROM ours WHERE oid IS NOT NULL)
     )
     SELECT array_agg(format('%s still exists', what) ORDER BY ordinal) INTO found FROM leftover;

@@ -1,5 +1,5 @@
--- pgrename script, sha256 30e5ae0a720a07837063ef4554c5f087243aa02a9a404bcc2343aa508e4cbafa of every line after these two (tail -n +3 FILE | sha256sum)
-SELECT set_config('pgrename.script_sha256', '30e5ae0a720a07837063ef4554c5f087243aa02a9a404bcc2343aa508e4cbafa', true);
+-- pgrename script, sha256 587e87c75903eeab0dec214a7fb2a92d5249af02c10faa1a7ad2da1bc0e2c797 of every line after these two (tail -n +3 FILE | sha256sum)
+SELECT set_config('pgrename.script_sha256', '587e87c75903eeab0dec214a7fb2a92d5249af02c10faa1a7ad2da1bc0e2c797', true);
 -- ==== rollback/header.sql.j2
 -- pgrename rollback of migration 'assistant_snake_case': give 6 table(s) in schema
 -- "public", the 21 object(s) named after them and 2 column(s) their names back.
@@ -138,17 +138,19 @@ BEGIN
         UNION ALL
         SELECT con.conindid FROM pgrename.renamed_object AS r JOIN pg_constraint AS con ON con.oid = r.object_oid
         WHERE r.migration = 'assistant_snake_case' AND r.kind = 'constraint'
+    ), moved AS (
+        SELECT * FROM pgrename.renamed_object WHERE migration = 'assistant_snake_case'
     ), leftover AS (
         SELECT r.ordinal, format('relation %I.%I', r.object_schema, r.object_name) AS what
-        FROM pgrename.renamed_object AS r
+        FROM moved AS r
         JOIN pg_namespace AS n ON n.nspname = r.object_schema
         JOIN pg_class AS c ON c.relnamespace = n.oid AND c.relname = r.object_name
-        WHERE r.migration = 'assistant_snake_case' AND r.kind IN ('index', 'sequence', 'table', 'constraint')
+        WHERE r.kind IN ('index', 'sequence', 'table', 'constraint')
           AND c.oid NOT IN (SELECT oid FROM ours WHERE oid IS NOT NULL)
         UNION ALL
         -- Named per table: the object of that kind holding the name on the same table.
         SELECT r.ordinal, format('%s %I on %s', r.kind, r.object_name, r.table_oid::regclass)
-        FROM pgrename.renamed_object AS r
+        FROM moved AS r
         CROSS JOIN LATERAL (
             SELECT CASE r.kind
                 WHEN 'table' THEN r.table_oid
@@ -159,7 +161,7 @@ BEGIN
                 WHEN 'column' THEN r.table_oid
             END AS oid
         ) AS holder
-        WHERE r.migration = 'assistant_snake_case' AND r.kind IN ('constraint', 'trigger')
+        WHERE r.kind IN ('constraint', 'trigger')
           AND holder.oid IS NOT NULL AND holder.oid NOT IN (SELECT oid FROM ours WHERE oid IS NOT NULL)
     )
     SELECT array_agg(format('%s still exists', what) ORDER BY ordinal) INTO found FROM leftover;
@@ -228,11 +230,11 @@ BEGIN
     IF to_regclass('pgrename.schema_version') IS NOT NULL THEN
         SELECT max(version) INTO found FROM pgrename.schema_version;
     END IF;
-    IF found IS DISTINCT FROM 7 THEN
-        RAISE EXCEPTION 'pgrename: its own schema here is at version %, this script needs version 7',
+    IF found IS DISTINCT FROM 8 THEN
+        RAISE EXCEPTION 'pgrename: its own schema here is at version %, this script needs version 8',
             coalesce(found, 0)
             USING ERRCODE = 'PGR04',
-                  HINT = CASE WHEN coalesce(found, 0) < 7
+                  HINT = CASE WHEN coalesce(found, 0) < 8
                               THEN 'Upgrade it first: make schema-upgrade (or psql -f each pending sql/install/NNN_*.sql, in order).'
                               ELSE 'A newer pgrename has upgraded it: render the script with that release.' END;
     END IF;
@@ -463,17 +465,19 @@ BEGIN
         UNION ALL
         SELECT con.conindid FROM pgrename.renamed_object AS r JOIN pg_constraint AS con ON con.oid = r.object_oid
         WHERE r.migration = 'assistant_snake_case' AND r.kind = 'constraint'
+    ), moved AS (
+        SELECT * FROM pgrename.renamed_object WHERE migration = 'assistant_snake_case'
     ), leftover AS (
         SELECT r.ordinal, format('relation %I.%I', r.object_schema, r.target_name) AS what
-        FROM pgrename.renamed_object AS r
+        FROM moved AS r
         JOIN pg_namespace AS n ON n.nspname = r.object_schema
         JOIN pg_class AS c ON c.relnamespace = n.oid AND c.relname = r.target_name
-        WHERE r.migration = 'assistant_snake_case' AND r.kind IN ('index', 'sequence', 'table', 'constraint')
+        WHERE r.kind IN ('index', 'sequence', 'table', 'constraint')
           AND c.oid NOT IN (SELECT oid FROM ours WHERE oid IS NOT NULL)
         UNION ALL
         -- Named per table: the object of that kind holding the name on the same table.
         SELECT r.ordinal, format('%s %I on %s', r.kind, r.target_name, r.table_oid::regclass)
-        FROM pgrename.renamed_object AS r
+        FROM moved AS r
         CROSS JOIN LATERAL (
             SELECT CASE r.kind
                 WHEN 'table' THEN r.table_oid
@@ -484,7 +488,7 @@ BEGIN
                 WHEN 'column' THEN r.table_oid
             END AS oid
         ) AS holder
-        WHERE r.migration = 'assistant_snake_case' AND r.kind IN ('constraint', 'trigger')
+        WHERE r.kind IN ('constraint', 'trigger')
           AND holder.oid IS NOT NULL AND holder.oid NOT IN (SELECT oid FROM ours WHERE oid IS NOT NULL)
     )
     SELECT array_agg(format('%s still exists', what) ORDER BY ordinal) INTO found FROM leftover;
