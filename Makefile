@@ -11,7 +11,7 @@ APPROVAL := $(if $(APPROVE),--approve "$$APPROVE")
 DEMO_DB  := pgrename_demo
 
 .DEFAULT_GOAL := help
-.PHONY: help install postgres db db-stop demo demo-load demo-sets demo-sync export import validate analyze plan dry-run migrate verify rollback contract rehearse backup backup-verify backup-diff restore dumps restore-dump backups restore-backup status schema-upgrade sets-status sets-validate sets-plan sets-migrate sets-rollback sets-rehearse sets-baseline sets-repair psql test test-fast bench clean
+.PHONY: help install postgres db db-stop demo demo-load demo-sets demo-sync export import validate analyze plan dry-run migrate verify rollback contract merge-prepare rehearse backup backup-verify backup-diff restore dumps restore-dump backups restore-backup status schema-upgrade sets-status sets-validate sets-plan sets-migrate sets-rollback sets-rehearse sets-baseline sets-repair psql test test-fast bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -97,6 +97,9 @@ rollback: install ## undo the migration; proves the schema is as it was
 
 contract: install ## drop the compatibility views once old clients are updated (UNDO=1 brings them back)
 	@$(RUNNER) contract $(if $(UNDO),--undo) $(APPROVAL)
+
+merge-prepare: install ## copy the merges' legacy rows ahead of migrate in batches (BATCH_SIZE=10000, PAUSE=seconds, BATCHES=N); UNDO=1 deletes the copies
+	@$(RUNNER) merge-prepare $(if $(BATCH_SIZE),--batch-size "$$BATCH_SIZE") $(if $(PAUSE),--pause "$$PAUSE") $(if $(BATCHES),--batches "$$BATCHES") $(if $(UNDO),--undo)
 
 rehearse: install ## migrate, verify, roll back, verify on a scratch copy, then drop it (WITH_DATA=1 copies rows)
 	@$(RUNNER) rehearse $(if $(WITH_DATA),--with-data)
@@ -185,7 +188,7 @@ test-fast: install postgres $(PRISMA_PARSER) ## the suite without the slow and c
 	$(VENV)/bin/pytest -m "not slow and not corpus"
 
 bench: db ## benchmarks, side by side in one run, printed as a table
-	@$(PY) bench/run.py $(if $(SIZES),--sizes $(SIZES)) $(if $(ROWS),--rows $(ROWS)) $(if $(HOLD),--hold $(HOLD)) $(if $(SET_SIZES),--set-sizes $(SET_SIZES)) $(if $(SYNC_ROWS),--sync-rows $(SYNC_ROWS))
+	@$(PY) bench/run.py $(if $(SIZES),--sizes $(SIZES)) $(if $(ROWS),--rows $(ROWS)) $(if $(HOLD),--hold $(HOLD)) $(if $(SET_SIZES),--set-sizes $(SET_SIZES)) $(if $(SYNC_ROWS),--sync-rows $(SYNC_ROWS)) $(if $(MERGE_ROWS),--merge-rows $(MERGE_ROWS))
 
 clean: db-stop ## stop the embedded PostgreSQL and remove it, the venv, build/ and logs/
 	rm -rf .pgdata build logs $(VENV) tests/prisma_dmmf/node_modules

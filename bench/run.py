@@ -30,6 +30,12 @@ backup and clean restore of the same rows, and with a per-row upsert loop (a sta
 each parent looked up by its key: what the tools sync replaces do). A second import of the same
 export changes nothing and shows the cost of comparing.
 
+merge: a migration whose merge copies --merge-rows legacy rows (integer ids into a text key, through
+an expression), with the merge inside migrate's lock as before, and copied ahead by merge-prepare
+(then 500 legacy rows changed before migrate, whatever the size). A client queries the target table in a loop
+during migrate: its longest wait is the lock window as clients see it. Copied ahead, it should not
+grow with the legacy table (the ratio stays under 1.5).
+
 migration sets: --set-sizes small numbered migrations (a table each), applied by sets-migrate and
 rolled back by sets-rollback, side by side with the same files run through psql -f one by one.
 Time per migration should not grow with the count: the history is checked in one query.
@@ -57,7 +63,8 @@ from pgrename import analyze, backup, own_schema  # noqa: E402
 from pgrename import plan as plans  # noqa: E402
 from pgrename.commands.renaming import cmd_migrate  # noqa: E402
 from pgrename.commands.sets import cmd_sets_migrate, cmd_sets_rollback  # noqa: E402
-from pgrename.config import MigrationSets, Sync, SyncTable  # noqa: E402
+from pgrename.commands.merges import cmd_merge_prepare  # noqa: E402
+from pgrename.config import Merge, MigrationSets, Sync, SyncTable  # noqa: E402
 from pgrename.data import restore, take  # noqa: E402
 from pgrename.errors import Failure  # noqa: E402
 from pgrename.execute import Context  # noqa: E402
@@ -420,6 +427,54 @@ def measure_migrate(admin_url: str, rows: int) -> float:
         drop_database(admin_url, name)
 
 
+def measure_merge(admin_url: str, rows: int, prepared: bool) -> tuple[float, float]:
+    """A migration that merges `rows` legacy rows (integer ids into a text-keyed table, through an
+    expression): how long a client's query on the target table waits during migrate (the lock
+    window, as a client sees it), and how long make merge-prepare took before it (0 without)."""
+    name = f"pgrename_bench_merge_{rows}_{'ahead' if prepared else 'in_lock'}"
+    url = fresh_database(admin_url, name)
+    try:
+        with connect(url) as conn:
+            conn.execute('CREATE TABLE "Item" (id text CONSTRAINT "Item_pkey" PRIMARY KEY, name text)')
+            conn.execute('INSERT INTO "Item" SELECT \'item_\' || i, \'item \' || i FROM generate_series(1, 1000) AS i')
+            conn.execute('CREATE TABLE "LegacyItem" (id serial CONSTRAINT "LegacyItem_pkey" PRIMARY KEY, name text)')
+            conn.execute('INSERT INTO "LegacyItem" (name) SELECT \'legacy \' || i FROM generate_series(1, %s) AS i',
+                         (rows,))
+            conn.execute("VACUUM ANALYZE")
+            config = Config(path=Path("bench"), migration="bench_merge", schema="public", lock_timeout="5s",
+                            statement_timeout="0", tables={"Item": "items", "LegacyItem": "legacy_items"},
+                            merges=[Merge("LegacyItem", "Item", ["id"], "skip",
+                                          {"id": "'legacy_' || id", "name": "name"})])
+            own_schema.upgrade(conn)
+            context = Context(config, conn, describe(url), url)
+            prepare_seconds = 0.0
+            if prepared:
+                started = time.perf_counter()
+                assert cmd_merge_prepare(context, batch_size=50_000) == 0
+                prepare_seconds = time.perf_counter() - started
+                # what clients change meanwhile: the same 500 rows whatever the table's size
+                conn.execute('UPDATE "LegacyItem" SET name = name || \' (changed)\' WHERE id %% %s = 0', (rows // 500,))
+            longest, done = [0.0], threading.Event()
+
+            def client() -> None:
+                with psycopg.connect(url, autocommit=True) as probe:
+                    while not done.is_set():
+                        started = time.perf_counter()
+                        probe.execute("""SELECT name FROM "Item" WHERE id = 'item_1'""")  # its view, after
+                        longest[0] = max(longest[0], time.perf_counter() - started)
+
+            probe_thread = threading.Thread(target=client)
+            probe_thread.start()
+            try:
+                assert migrate(conn, config, url) == 0
+            finally:
+                done.set()
+                probe_thread.join()
+            return longest[0], prepare_seconds
+    finally:
+        drop_database(admin_url, name)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="500,1000,2000,5000", help="table counts to measure")
@@ -427,6 +482,7 @@ def main() -> int:
     parser.add_argument("--hold", type=float, default=30, help="seconds the lock-queue blocker holds its lock")
     parser.add_argument("--data-rows", type=int, default=1_200_000, help="rows of the data backup benchmark")
     parser.add_argument("--sync-rows", type=int, default=1_000_000, help="rows of the natural-key sync benchmark")
+    parser.add_argument("--merge-rows", default="1000,1000000", help="legacy row counts of the merge benchmark")
     parser.add_argument("--set-sizes", default="50,500", help="migration counts of the migration-set benchmark")
     args = parser.parse_args()
     logging.getLogger("pgrename").setLevel(logging.ERROR)  # the table below is the output
@@ -458,6 +514,15 @@ def main() -> int:
     restore_seconds = sync_rows[2][2]
     for way, out_seconds, in_seconds in sync_rows:
         print(f"{way:<46} {out_seconds:>8.2f} {in_seconds:>8.2f} {in_seconds / restore_seconds:>13.2f}x")
+    merge_sizes = [int(n) for n in args.merge_rows.split(",")]
+    merge_rows = {(n, ahead): measure_merge(admin_url, n, ahead) for ahead in (False, True) for n in merge_sizes}
+    print()
+    print(f"{'merge (client wait on the target during migrate)':<50} {'legacy rows':>11} {'wait s':>8} "
+          f"{'vs ' + f'{merge_sizes[0]:,}':>10} {'prepare s':>10}")
+    for (n, ahead), (wait, prepare_seconds) in merge_rows.items():
+        way = "copied ahead (merge-prepare), changes in the lock" if ahead else "inside the lock (as before)"
+        print(f"{way:<50} {n:>11,} {wait:>8.3f} {wait / merge_rows[(merge_sizes[0], ahead)][0]:>9.2f}x "
+              f"{prepare_seconds:>10.2f}")
     ours, ours_outcome = measure_lock_queue(admin_url, args.hold, naive=False)
     naive, naive_outcome = measure_lock_queue(admin_url, args.hold, naive=True)
     print()

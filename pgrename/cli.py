@@ -26,6 +26,7 @@ import psycopg
 from . import VERSION, json_output, own_schema, run_lock
 from .commands import analysis, data_backups, dumps, renaming, sets, sync
 from .commands import own_schema as own_schema_commands
+from .commands import merges as merges_commands
 from .config import DEFAULT_LOCK_TIMEOUT, load_config
 from .connection import connect, reached, scrub, target_conninfo
 from .data import restore
@@ -109,6 +110,15 @@ COMMANDS = (
     Command("contract", "drop the compatibility views once every client uses the new names (--undo: bring them back)",
             renaming.cmd_contract, (
                 APPROVE, option("--undo", action="store_true", help="re-create the views a contract dropped")),
+            writes=True, own_schema=True),
+    Command("merge-prepare", "copy the merges' legacy rows ahead of migrate, in batches, so that its lock covers only "
+            "what changes since (--undo: delete the copies)",
+            merges_commands.cmd_merge_prepare, (
+                option("--batch-size", type=int, default=10000, metavar="ROWS", help="rows a batch copies (default 10000)"),
+                option("--pause", type=float, default=0.0, metavar="SECONDS", help="wait between batches (default 0)"),
+                option("--batches", type=int, metavar="N", help="stop after N batches; run again to go on"),
+                option("--undo", action="store_true", help="delete the rows copied ahead and remove the capture triggers"),
+                JSON),
             writes=True, own_schema=True),
     Command("rehearse", "migrate, verify, roll back and verify on a scratch copy of the database, then drop it",
             renaming.cmd_rehearse, (

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg.rows import dict_row
 
-from . import own_schema, run_lock
+from . import merges, own_schema, run_lock
 from .config import Config, is_expression, seconds
 from .locations import SQL_ROOT
 from .render import Part, Script, render, steps
@@ -51,6 +51,7 @@ class Plan:
                     renamed_now=self.renamed_by(script), contracted=self.contracted,
                     kept_until_contract=[r for r in self.renames if r["at_contract"]] if script == "migrate" else [],
                     run_lock=run_lock.KEY, schema_version=own_schema.REQUIRED_VERSION,
+                    capture_trigger=merges.CAPTURE_TRIGGER,
                     preflight_checks=steps("sql/verify/preflight"), **extra)
 
 
@@ -76,14 +77,16 @@ def from_catalog(conn: psycopg.Connection, config: Config) -> Plan:
     columns = [r for r in rows if r["kind"] == "column"]
     for r in rows:
         r["at_contract"] = config.rename_objects == "at_contract" and r["kind"] not in ("table", "column")
+    prepared = {name for name, p in merges.progress(conn, config.migration).items() if p["finished_at"]}
     return Plan(config.migration, config.schema, config.lock_timeout, config.statement_timeout,
                 renames=[r for r in rows if r["target_name"] not in (None, r["object_name"])],
                 left_alone=[r for r in rows if r["target_name"] is None],
-                additions=additions(config, columns))
+                additions=additions(config, columns, prepared))
 
 
-def additions(config: Config, columns: list[dict]) -> list[dict]:
-    """What the migration creates, in the order it creates it, each with what rollback needs."""
+def additions(config: Config, columns: list[dict], prepared: set[str] = frozenset()) -> list[dict]:
+    """What the migration creates, in the order it creates it, each with what rollback needs.
+    prepared: the legacy tables (names after) whose merge make merge-prepare copied ahead."""
     schema, target = config.schema, config.tables
     found: list[dict] = []
 
@@ -104,9 +107,11 @@ def additions(config: Config, columns: list[dict]) -> list[dict]:
                 {"column": column.name, "references": target.get(column.references, column.references),
                  "on_delete": column.on_delete, "on_update": column.on_update})
     for merge in config.merges:
-        add("merge", target[merge.into], target[merge.source],
-            {"key": merge.key, "columns": [[into, source, is_expression(source)] for into, source in merge.columns.items()],
-             "on_conflict": merge.on_conflict})
+        detail = {"key": merge.key, "columns": [[into, source, is_expression(source)] for into, source in merge.columns.items()],
+                  "on_conflict": merge.on_conflict}
+        if target[merge.source] in prepared:
+            detail |= {"prepared": True, "capture_function": merges.capture_function(config.migration, target[merge.source])}
+        add("merge", target[merge.into], target[merge.source], detail)
     if config.compatibility_views:
         shown: dict[str, list[list[str]]] = {}
         for c in columns:

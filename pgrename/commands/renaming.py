@@ -50,8 +50,9 @@ def describe_plan(plan: plans.Plan) -> None:
     for r in tables:
         log.info("  %s.%s -> %s", r["table_schema"], r["object_name"], r["target_name"])
     counts = {kind: n for kind, n in plan.counts().items() if kind not in ("table", "column")}
-    log.info("objects named after them, renamed too: %d (%s)", sum(counts.values()),
-             ", ".join(counted(kind, n) for kind, n in counts.items()) or "none")
+    log.info("objects named after them, renamed %s: %d (%s)",
+             "by make contract (rename_objects: at_contract)" if plan.renamed_by("contract") else "too",
+             sum(counts.values()), ", ".join(counted(kind, n) for kind, n in counts.items()) or "none")
     for r in plan.renames:
         if r["kind"] == "column":
             log.info("column renamed: %s.%s -> %s", r["target_table"], r["object_name"], r["target_name"])
@@ -189,9 +190,11 @@ def cmd_migrate(ctx: Context, apply_now: bool = False, approved: str | None = No
              BUILD_DIR / "migrate.sql", migrate.sha256)
     started = time.monotonic()
     apply(ctx, migrate, "migration_failed", ctx.config.migration)
-    log.info("migration %s applied in %.0f ms: %s; verification passed.", ctx.config.migration,
+    left = len(plan.renamed_by("contract"))
+    log.info("migration %s applied in %.0f ms: %s renamed%s; verification passed.", ctx.config.migration,
              (time.monotonic() - started) * 1000,
-             ", ".join(counted(kind, n) for kind, n in plan.counts().items()) + " renamed")
+             ", ".join(counted(kind, n) for kind, n in plan.counts(plan.renamed_by("migrate")).items()),
+             f" ({left} left to make contract)" if left else "")
     validate_foreign_keys(ctx, plan)
     hook(ctx, "after_migrate", after_commit=True)
     failures = hooks.health_checks(ctx.config, ctx.conn)

@@ -100,6 +100,7 @@ dependency (source_table, kind, name, detail, breaks_on_rename) AS (
     UNION ALL
     SELECT m.source_table, 'trigger', t.tgname::text, pg_get_triggerdef(t.oid), false
     FROM mapped AS m JOIN pg_trigger AS t ON t.tgrelid = m.table_oid AND NOT t.tgisinternal
+    WHERE t.tgfoid NOT IN (SELECT oid FROM pg_proc WHERE pronamespace::regnamespace::text = 'pgrename')
     UNION ALL
     SELECT DISTINCT m.source_table, CASE v.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END,
            v.oid::regclass::text, 'reads it; follows the rename (stored by OID)', false

@@ -111,6 +111,8 @@ dependent AS (
     SELECT t.table_oid, 'trigger', 5, t.table_schema, tg.tgname, tg.oid, NULL, NULL
     FROM named_table AS t
     JOIN pg_trigger AS tg ON tg.tgrelid = t.table_oid AND NOT tg.tgisinternal
+    -- pgrename's own capture triggers (make merge-prepare) are bookkeeping that migrate drops
+    WHERE tg.tgfoid NOT IN (SELECT oid FROM pg_proc WHERE pronamespace::regnamespace::text = 'pgrename')
 ),
 column_rename AS (
     SELECT r.key AS source_table, c.key AS column_name, c.value AS new_name

@@ -1,5 +1,5 @@
--- pgrename script, sha256 a8116cdb2f1b7edab3d9ab61b6e64ebe33ffa3a619175fd3ea4d15d217588cff of every line after these two (tail -n +3 FILE | sha256sum)
-SELECT set_config('pgrename.script_sha256', 'a8116cdb2f1b7edab3d9ab61b6e64ebe33ffa3a619175fd3ea4d15d217588cff', true);
+-- pgrename script, sha256 d0e0ddac6756672c22918207029880121ceb754ee3def0772347248bd4237246 of every line after these two (tail -n +3 FILE | sha256sum)
+SELECT set_config('pgrename.script_sha256', 'd0e0ddac6756672c22918207029880121ceb754ee3def0772347248bd4237246', true);
 -- ==== sql/header.sql.j2
 -- pgrename migration 'assistant_snake_case': rename 6 table(s) in schema
 -- "public", the 21 object(s) named after them and 2 column(s);
@@ -439,6 +439,42 @@ BEGIN
 END
 $merges_possible$;
 
+-- ---- sql/verify/preflight/096_merges_prepared.sql.j2
+-- A merge copied ahead by make merge-prepare is applied here by its changes only, every other is
+-- copied whole: each must be in the state this script was written for, and a copy ahead begun
+-- must be finished (or cancelled) first.
+DO $merges_prepared$
+DECLARE
+    found text[];
+BEGIN
+    IF to_regclass('pgrename.merge_progress') IS NOT NULL THEN
+        EXECUTE $query$
+            SELECT array_agg(problem ORDER BY problem)
+            FROM (
+                SELECT CASE
+                           WHEN m.prepared AND p.finished_at IS NULL THEN
+                               format('merge of %I into %I: this script applies only its changes since make merge-prepare, '
+                                      'which no longer holds (cancelled?): write the script again (make plan)',
+                                      m.merged_from, m.into_table)
+                           WHEN NOT m.prepared AND p.finished_at IS NOT NULL THEN
+                               format('merge of %I into %I was copied ahead after this script was written: '
+                                      'write it again (make plan)', m.merged_from, m.into_table)
+                           WHEN NOT m.prepared AND p.migration IS NOT NULL THEN
+                               format('merge of %I into %I is copied ahead only in part (%s of its rows in %s batches): '
+                                      'finish it with make merge-prepare, or cancel it with make merge-prepare UNDO=1',
+                                      m.merged_from, m.into_table, p.rows_read, p.batches)
+                       END AS problem
+                FROM (VALUES ('chat_sessions_temp', 'chat_sessions', false), ('chat_messages_temp', 'chat_messages', false)) AS m (merged_from, into_table, prepared)
+                LEFT JOIN pgrename.merge_progress AS p ON p.migration = $1 AND p.merged_from = m.merged_from
+            ) AS checked
+            WHERE problem IS NOT NULL
+        $query$ INTO found USING 'assistant_snake_case';
+    END IF;
+    INSERT INTO pgrename_check (check_name, problems)
+    VALUES ('every merge copied ahead (make merge-prepare) is complete, as this script expects', found);
+END
+$merges_prepared$;
+
 -- ---- sql/verify/preflight/100_no_swaps.sql.j2
 -- A swap (A -> B and B -> A) has no order that works; a chain (A -> B, B -> C) does.
 WITH RECURSIVE walk (start_name, current_name, path) AS (
@@ -506,11 +542,11 @@ BEGIN
     IF to_regclass('pgrename.schema_version') IS NOT NULL THEN
         SELECT max(version) INTO found FROM pgrename.schema_version;
     END IF;
-    IF found IS DISTINCT FROM 8 THEN
-        RAISE EXCEPTION 'pgrename: its own schema here is at version %, this script needs version 8',
+    IF found IS DISTINCT FROM 9 THEN
+        RAISE EXCEPTION 'pgrename: its own schema here is at version %, this script needs version 9',
             coalesce(found, 0)
             USING ERRCODE = 'PGR04',
-                  HINT = CASE WHEN coalesce(found, 0) < 8
+                  HINT = CASE WHEN coalesce(found, 0) < 9
                               THEN 'Upgrade it first: make schema-upgrade (or psql -f each pending sql/install/NNN_*.sql, in order).'
                               ELSE 'A newer pgrename has upgraded it: render the script with that release.' END;
     END IF;
@@ -683,7 +719,8 @@ ALTER TABLE "public"."chat_sessions" ADD CONSTRAINT "chat_sessions_folderId_fkey
 -- big, and the table locks taken at the start are held until the commit. Rehearse it on a copy
 -- (make rehearse WITH_DATA=1) to know how long. A column may come from an SQL expression over the
 -- legacy row (a key of another type, a default for a missing value): each merge reads its rows
--- through one SELECT that computes them, named "offered" below.
+-- through one SELECT that computes them, named "offered" below. A merge copied ahead by make
+-- merge-prepare applies here only what changed in its legacy table since.
 
 -- "chat_sessions_temp" into "chat_sessions": a row whose key ("id") exists already is left as it is.
 WITH merged AS (
@@ -695,7 +732,7 @@ WITH merged AS (
                "title" AS "title",
                "createdAt" AS "createdAt",
                "createdAt" AS "lastMessageAt"
-        FROM "public"."chat_sessions_temp"
+        FROM "public"."chat_sessions_temp" AS legacy
     ) AS offered
     ON CONFLICT ("id") DO NOTHING
     RETURNING "id", xmax = 0 AS inserted
@@ -733,7 +770,7 @@ WITH merged AS (
                "role" AS "role",
                "content" AS "content",
                "createdAt" AS "createdAt"
-        FROM "public"."chat_messages_temp"
+        FROM "public"."chat_messages_temp" AS legacy
     ) AS offered
     ON CONFLICT ("id") DO NOTHING
     RETURNING "id", xmax = 0 AS inserted

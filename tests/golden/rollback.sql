@@ -1,5 +1,5 @@
--- pgrename script, sha256 587e87c75903eeab0dec214a7fb2a92d5249af02c10faa1a7ad2da1bc0e2c797 of every line after these two (tail -n +3 FILE | sha256sum)
-SELECT set_config('pgrename.script_sha256', '587e87c75903eeab0dec214a7fb2a92d5249af02c10faa1a7ad2da1bc0e2c797', true);
+-- pgrename script, sha256 c1e3177489855606b72d8466d128a7c10e3e5c9c0c7b031f12ea7ee338bb3516 of every line after these two (tail -n +3 FILE | sha256sum)
+SELECT set_config('pgrename.script_sha256', 'c1e3177489855606b72d8466d128a7c10e3e5c9c0c7b031f12ea7ee338bb3516', true);
 -- ==== rollback/header.sql.j2
 -- pgrename rollback of migration 'assistant_snake_case': give 6 table(s) in schema
 -- "public", the 21 object(s) named after them and 2 column(s) their names back.
@@ -230,11 +230,11 @@ BEGIN
     IF to_regclass('pgrename.schema_version') IS NOT NULL THEN
         SELECT max(version) INTO found FROM pgrename.schema_version;
     END IF;
-    IF found IS DISTINCT FROM 8 THEN
-        RAISE EXCEPTION 'pgrename: its own schema here is at version %, this script needs version 8',
+    IF found IS DISTINCT FROM 9 THEN
+        RAISE EXCEPTION 'pgrename: its own schema here is at version %, this script needs version 9',
             coalesce(found, 0)
             USING ERRCODE = 'PGR04',
-                  HINT = CASE WHEN coalesce(found, 0) < 8
+                  HINT = CASE WHEN coalesce(found, 0) < 9
                               THEN 'Upgrade it first: make schema-upgrade (or psql -f each pending sql/install/NNN_*.sql, in order).'
                               ELSE 'A newer pgrename has upgraded it: render the script with that release.' END;
     END IF;
