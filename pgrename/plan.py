@@ -164,6 +164,7 @@ def migrate_script(plan: Plan) -> Script:
         render("sql/verify/preflight.sql.j2", context),
         render("sql/audit/own_schema_version.sql.j2", context),
         render("sql/lock_tables.sql.j2", context),
+        render("sql/merge_prepare/stop_capture.sql.j2", context),
         render("sql/audit/migration_start.sql.j2", context),
         *(render(template, context) for template in steps("sql")),
         render("sql/verify/postcheck.sql.j2", context),

@@ -25,7 +25,7 @@ def answer(result, command: str, exit_code: int = 0) -> dict:
 def test_every_command_with_json_output_has_its_schema():
     with_json = {c.name for c in cli.COMMANDS if any("--json" in o.flags for o in c.options)} | {"analyze", "validate"}
     assert with_json == {"analyze", "plan", "status", "dumps", "backup", "backup-verify", "backup-diff", "restore",
-                         "sets-status", "sets-validate", "export", "import", "validate"}
+                         "sets-status", "sets-validate", "export", "import", "validate", "merge-prepare"}
     assert all((REPORTS / f"{name}.schema.json").exists() for name in with_json)
 
 

@@ -1,11 +1,10 @@
 """make merge-prepare: the merges' legacy rows copied ahead in batches, the changes since applied
 inside migrate's lock; the result is what a merge inside the lock gives, rollback removes exactly
 the merged rows, a copy stopped part way goes on, and cancelling it leaves nothing behind."""
-import json
-
 import pytest
 
 from conftest import DEMO_TEMPLATE, _fresh_database
+from test_json_outputs import answer
 
 # What clients do to the legacy tables between the copy ahead and the migration.
 CHANGES_SINCE = """
@@ -38,9 +37,7 @@ def test_a_merge_copied_ahead_ends_as_one_inside_the_lock_and_rolls_back_exactly
         'title, ', '"sessionName", ').replace(', "folderId", "isActive"', '')), demo_db.scalar(
         'SELECT count(*) FROM "AssistantChatMessage"')
 
-    prepared = demo_db.runner("merge-prepare", "--batch-size", "1000", "--json")
-    assert prepared.code == 0, prepared.text
-    report = json.loads(prepared.out)["merges"]
+    report = answer(demo_db.runner("merge-prepare", "--batch-size", "1000", "--json"), "merge-prepare")["merges"]
     assert [(m["merged_from"], m["rows_read"], m["rows_copied"], m["finished"]) for m in report] == [
         ("AssistantConversation", 3000, 3000, True), ("AssistantMessage", 12000, 12000, True)]
     assert report[1]["batches"] > 1

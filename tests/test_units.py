@@ -57,9 +57,9 @@ def a_plan() -> plan.Plan:
 def test_the_migrate_script_is_sealed_and_ordered():
     script = plan.migrate_script(a_plan())
     templates = [part.template for part in script.parts]
-    assert templates[:6] == ["sql/header.sql.j2", "sql/run_lock.sql.j2", "sql/verify/preflight.sql.j2",
+    assert templates[:7] == ["sql/header.sql.j2", "sql/run_lock.sql.j2", "sql/verify/preflight.sql.j2",
                              "sql/audit/own_schema_version.sql.j2", "sql/lock_tables.sql.j2",
-                             "sql/audit/migration_start.sql.j2"]
+                             "sql/merge_prepare/stop_capture.sql.j2", "sql/audit/migration_start.sql.j2"]
     assert templates[-2:] == ["sql/verify/postcheck.sql.j2", "sql/audit/migration_complete.sql.j2"]
     assert render.sealed_sha256(script.text) == (script.sha256, script.sha256)
     assert 'ALTER TABLE "public"."User" RENAME TO "users";' in script.text

@@ -71,52 +71,6 @@ COMMENT ON COLUMN pgrename.merge_change.merged_from IS 'the legacy table, by its
 COMMENT ON COLUMN pgrename.merge_change.row_key IS 'the key the legacy row gives in the table it merges into (the merge''s key expressions)';
 COMMENT ON COLUMN pgrename.merge_change.legacy_row IS 'the legacy row as it is now, as JSON; NULL: no legacy row gives this key any more';
 
--- The capture triggers are pgrename's bookkeeping, not the user's schema: a fingerprint leaves out
--- every trigger whose function lives in schema pgrename (none did before this version, so every
--- fingerprint recorded before hashes the same). The rest is version 4's function as it was.
-CREATE OR REPLACE FUNCTION pgrename.fingerprint_of(relations oid[], referenced oid[]) RETURNS text
-LANGUAGE sql STABLE AS $fingerprint$
-    WITH relation AS (
-        SELECT c.oid, n.nspname, c.relname, c.relkind
-        FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
-        WHERE c.oid = ANY (relations)
-    ), line AS (
-        SELECT concat_ws('|', 'relation', nspname, relname, relkind) AS line FROM relation
-        UNION ALL
-        SELECT concat_ws('|', 'column', r.nspname, r.relname, a.attnum, a.attname,
-                         format_type(a.atttypid, a.atttypmod), a.attnotnull,
-                         pg_get_expr(d.adbin, d.adrelid), a.attidentity)
-        FROM relation AS r
-        JOIN pg_attribute AS a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
-        LEFT JOIN pg_attrdef AS d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-        UNION ALL
-        SELECT concat_ws('|', 'constraint', n.nspname, c.relname, con.conname,
-                         pg_get_constraintdef(con.oid), con.convalidated)
-        FROM pg_constraint AS con
-        JOIN pg_class AS c ON c.oid = con.conrelid
-        JOIN pg_namespace AS n ON n.oid = c.relnamespace
-        WHERE con.conrelid = ANY (relations) OR con.confrelid = ANY (referenced)
-        UNION ALL
-        SELECT concat_ws('|', 'index', r.nspname, r.relname, pg_get_indexdef(r.oid))
-        FROM relation AS r WHERE r.relkind IN ('i', 'I')
-        UNION ALL
-        SELECT concat_ws('|', 'sequence', r.nspname, r.relname, format_type(s.seqtypid, NULL),
-                         s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcycle)
-        FROM relation AS r JOIN pg_sequence AS s ON s.seqrelid = r.oid
-        UNION ALL
-        SELECT concat_ws('|', 'trigger', r.nspname, r.relname, pg_get_triggerdef(t.oid))
-        FROM relation AS r
-        JOIN pg_trigger AS t ON t.tgrelid = r.oid AND NOT t.tgisinternal
-        JOIN pg_proc AS f ON f.oid = t.tgfoid
-        WHERE f.pronamespace <> 'pgrename'::regnamespace
-        UNION ALL
-        SELECT concat_ws('|', 'view', r.nspname, r.relname, pg_get_viewdef(r.oid))
-        FROM relation AS r WHERE r.relkind IN ('v', 'm')
-    )
-    SELECT md5(coalesce(string_agg(line, E'\n' ORDER BY line COLLATE "C"), ''))
-    FROM line
-$fingerprint$;
-
 INSERT INTO pgrename.audit_event (event, description) VALUES
     ('merge_prepared', 'make merge-prepare copied legacy rows ahead of the migration; details: rows and batches per merge'),
     ('merge_prepare_cancelled', 'make merge-prepare UNDO=1 removed the rows copied ahead and the capture triggers'),

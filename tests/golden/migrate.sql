@@ -1,5 +1,5 @@
--- pgrename script, sha256 d0e0ddac6756672c22918207029880121ceb754ee3def0772347248bd4237246 of every line after these two (tail -n +3 FILE | sha256sum)
-SELECT set_config('pgrename.script_sha256', 'd0e0ddac6756672c22918207029880121ceb754ee3def0772347248bd4237246', true);
+-- pgrename script, sha256 e10180891ab4e216d08b8333ddbd717898e8a76bbe9d8ad5ae11829ada8d0729 of every line after these two (tail -n +3 FILE | sha256sum)
+SELECT set_config('pgrename.script_sha256', 'e10180891ab4e216d08b8333ddbd717898e8a76bbe9d8ad5ae11829ada8d0729', true);
 -- ==== sql/header.sql.j2
 -- pgrename migration 'assistant_snake_case': rename 6 table(s) in schema
 -- "public", the 21 object(s) named after them and 2 column(s);
@@ -565,6 +565,9 @@ LOCK TABLE "public"."AssistantChatMessage", "public"."AssistantChatSession", "pu
 
 -- Held until the commit; the remaining statements wait at most lock_timeout for anything else.
 SET LOCAL lock_timeout = '5s';
+
+-- ==== sql/merge_prepare/stop_capture.sql.j2
+
 
 -- ==== sql/audit/migration_start.sql.j2
 -- Record the start, and what is about to be renamed with the OIDs it has now. These rows are
