@@ -181,11 +181,11 @@ $(PRISMA_PARSER): tests/prisma_dmmf/package.json tests/prisma_dmmf/package-lock.
 	npm ci --prefix tests/prisma_dmmf --no-audit --no-fund --silent
 	touch $@
 
-test: install postgres $(PRISMA_PARSER) ## run the test suite (it starts its own PostgreSQL)
-	$(VENV)/bin/pytest
+test: install postgres $(PRISMA_PARSER) ## run the test suite (it starts its own PostgreSQL; one worker per CPU)
+	$(VENV)/bin/pytest -n auto
 
 test-fast: install postgres $(PRISMA_PARSER) ## the suite without the slow and corpus tests
-	$(VENV)/bin/pytest -m "not slow and not corpus"
+	$(VENV)/bin/pytest -n auto -m "not slow and not corpus"
 
 bench: db ## benchmarks, side by side in one run, printed as a table
 	@$(PY) bench/run.py $(if $(SIZES),--sizes $(SIZES)) $(if $(ROWS),--rows $(ROWS)) $(if $(HOLD),--hold $(HOLD)) $(if $(SET_SIZES),--set-sizes $(SET_SIZES)) $(if $(SYNC_ROWS),--sync-rows $(SYNC_ROWS)) $(if $(MERGE_ROWS),--merge-rows $(MERGE_ROWS))
