@@ -134,6 +134,15 @@ def test_on_conflict_on_constraint_fails_through_any_view_and_analyze_names_the_
     assert later_uses[("next_legacy_message_id()", "AssistantMessage_id_seq")]["breaks_at"] == "contract"
     assert later_uses[("upsert_user(text,text)", "User_pkey")]["breaks_at"] == "rename"
 
+    # Prisma makes "User_email_key" a unique index, not a constraint: ON CONSTRAINT cannot name it
+    # even on the table, before any migration; the columns can.
+    with pytest.raises(psycopg.errors.UndefinedObject, match='constraint "User_email_key" for table "User" does not exist'):
+        demo_db.execute("""INSERT INTO "User" (id, email) VALUES ('usr_000001', 'x@example.com')
+                           ON CONFLICT ON CONSTRAINT "User_email_key" DO NOTHING""")
+    demo_db.execute("""INSERT INTO "User" (id, email) VALUES ('usr_new', 'user1@example.com')
+                       ON CONFLICT (email) DO NOTHING""")
+    assert demo_db.scalar("""SELECT count(*) FROM "User" WHERE id = 'usr_new'""") == 0
+
     # What analyze says, as PostgreSQL does it: through the view the constraint is looked up on
     # the view, which has none, even with its old name kept; the columns work before and after.
     assert demo_db.runner("migrate", config=config).code == 0

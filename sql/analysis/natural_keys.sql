@@ -18,7 +18,8 @@ included AS (
     JOIN pg_namespace AS n ON n.nspname = ANY (SELECT trim(x) FROM unnest(s.schemas) AS x)
     JOIN pg_class AS c ON c.relnamespace = n.oid AND c.relkind IN ('r', 'p') AND NOT c.relispartition
 ),
-candidates AS (
+candidates AS MATERIALIZED (
+    -- MATERIALIZED: computed once for all tables, not again for each (quadratic on large schemas).
     SELECT i.oid, ic.relname AS index_name, con.conname IS NOT NULL AS is_constraint,
            array_agg(a.attname ORDER BY k.n) AS key,
            array_agg(a.attname ORDER BY k.n) FILTER (WHERE EXISTS (
@@ -39,11 +40,9 @@ candidates AS (
 SELECT i.table_schema, i.table_name, best.key AS proposed_key, best.index_name AS proposed_from,
        coalesce(best.through_parent, '{}') AS through_parent
 FROM included AS i
-LEFT JOIN LATERAL (
-    SELECT c.key, c.index_name, c.through_parent
+LEFT JOIN (
+    SELECT DISTINCT ON (c.oid) c.oid, c.key, c.index_name, c.through_parent
     FROM candidates AS c
-    WHERE c.oid = i.oid
-    ORDER BY cardinality(c.key), c.is_constraint DESC, c.index_name COLLATE "C"
-    LIMIT 1
-) AS best ON true
+    ORDER BY c.oid, cardinality(c.key), c.is_constraint DESC, c.index_name COLLATE "C"
+) AS best ON best.oid = i.oid
 ORDER BY i.table_schema COLLATE "C", i.table_name COLLATE "C";

@@ -144,14 +144,25 @@ planned_column AS (
     ) AS c
     WHERE t.table_oid IS NOT NULL
 ),
-new_column_name AS (
+new_column_name AS MATERIALIZED (
     -- Each column of a named table by number, with its name after the migration. A partition's
     -- columns are renamed with its parent's: matched by name, as their numbers may differ.
+    -- MATERIALIZED, as default_name below: computed once, not again for each object.
     SELECT t.table_oid, a.attnum, c.new_name
     FROM named_table AS t
     JOIN mapped_table AS root ON root.source_table = t.root_table
     JOIN pg_attribute AS a ON a.attrelid = t.table_oid AND a.attnum > 0 AND NOT a.attisdropped
     JOIN planned_column AS c ON c.table_oid = root.table_oid AND c.attname = a.attname
+),
+default_name_columns AS (
+    -- The columns part of PostgreSQL's name for each object, from the columns' new names: one
+    -- join for all objects (a lateral query per object re-read the columns for each, quadratic).
+    SELECT d.kind, d.object_oid, string_agg(n.new_name, '_' ORDER BY k.position) AS name2
+    FROM dependent AS d
+    CROSS JOIN LATERAL unnest(d.name_columns) WITH ORDINALITY AS k(attnum, position)
+    JOIN new_column_name AS n ON n.table_oid = d.table_oid AND n.attnum = k.attnum
+    WHERE d.label IS NOT NULL
+    GROUP BY d.kind, d.object_oid
 ),
 default_name_part AS (
     -- The parts of PostgreSQL's name for the object on the new table, the label numbered from the
@@ -166,17 +177,14 @@ default_name_part AS (
                                            d.object_oid) AS same_name
         FROM dependent AS d
         JOIN named_table AS t ON t.table_oid = d.table_oid
-        CROSS JOIN LATERAL (
-            SELECT string_agg(n.new_name, '_' ORDER BY k.position) AS name2
-            FROM unnest(d.name_columns) WITH ORDINALITY AS k(attnum, position)
-            JOIN new_column_name AS n ON n.table_oid = d.table_oid AND n.attnum = k.attnum
-        ) AS c
+        LEFT JOIN default_name_columns AS c ON c.kind = d.kind AND c.object_oid = d.object_oid
         WHERE d.label IS NOT NULL AND 0 <> ALL (coalesce(d.name_columns, '{}'))
     ) AS p
 ),
-default_name AS (
+default_name AS MATERIALIZED (
     -- name1_name2_label in 63 bytes: the longer of name1 and name2 gives up bytes first, both cut
-    -- at a character boundary (makeObjectName).
+    -- at a character boundary (makeObjectName). MATERIALIZED: computed once, then hashed against
+    -- the objects (inlined, the planner misjudged its size and compared every pair: quadratic).
     SELECT p.table_oid, p.object_oid,
            (SELECT left(p.name1, max(n)) FROM generate_series(0, length(p.name1)) AS n
             WHERE octet_length(left(p.name1, n)) <= k.keep1)
