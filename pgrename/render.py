@@ -6,6 +6,7 @@ Every name from config or the catalog reaches SQL through `ident` (an identifier
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 
@@ -64,6 +65,13 @@ def replace_words(text: str, **words: str) -> str:
     return re.sub(r"\b([a-z])\b", lambda m: words.get(m.group(1), m.group(1)), text)
 
 
+def json_rows(rows: list[dict], *keys: str) -> str:
+    """Rows as one SQL string constant of a JSON array, a row a line: for jsonb_to_recordset. A
+    long list reads as well as a VALUES list and is one token to parse, not dozens a row."""
+    lines = ",\n".join(" " + json.dumps({key: row[key] for key in keys}, ensure_ascii=False) for row in rows)
+    return literal(f"[\n{lines}\n]")
+
+
 _environment = jinja2.Environment(
     # sql/... and rollback/... from SQL_ROOT, pgrename/reports/... from the package's parent
     loader=jinja2.FileSystemLoader([str(SQL_ROOT), str(PACKAGE_DIR.parent)]),
@@ -74,7 +82,7 @@ _environment = jinja2.Environment(
     autoescape=False,
 )
 _environment.filters.update(ident=ident, literal=literal, oneline=oneline, sql_type=sql_type,
-                            replace_words=replace_words, merge_value=merge_value)
+                            replace_words=replace_words, merge_value=merge_value, json_rows=json_rows)
 
 
 def template_module(template: str) -> object:

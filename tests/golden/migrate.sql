@@ -1,5 +1,5 @@
--- pgrename script, sha256 e10180891ab4e216d08b8333ddbd717898e8a76bbe9d8ad5ae11829ada8d0729 of every line after these two (tail -n +3 FILE | sha256sum)
-SELECT set_config('pgrename.script_sha256', 'e10180891ab4e216d08b8333ddbd717898e8a76bbe9d8ad5ae11829ada8d0729', true);
+-- pgrename script, sha256 58e0a24da39b79eacd7b39fccbae0b63884423f90cbdda8e5c7e90d4ee39d850 of every line after these two (tail -n +3 FILE | sha256sum)
+SELECT set_config('pgrename.script_sha256', '58e0a24da39b79eacd7b39fccbae0b63884423f90cbdda8e5c7e90d4ee39d850', true);
 -- ==== sql/header.sql.j2
 -- pgrename migration 'assistant_snake_case': rename 6 table(s) in schema
 -- "public", the 21 object(s) named after them and 2 column(s);
@@ -67,37 +67,41 @@ $not_applied_yet$;
 -- The plan as reviewed: each object to rename, with the OID it has now. The OIDs are what the
 -- verification after the renames checks against: same OID, same object, same data.
 CREATE TEMPORARY TABLE pgrename_plan ON COMMIT DROP AS
-WITH planned (ordinal, kind, source_table, target_table, object_schema, object_name, target_name, at_contract) AS (
-    VALUES
-        (1, 'table', 'AssistantChatMessage', 'chat_messages', 'public', 'AssistantChatMessage', 'chat_messages', FALSE),
-        (2, 'constraint', 'AssistantChatMessage', 'chat_messages', 'public', 'AssistantChatMessage_pkey', 'chat_messages_pkey', FALSE),
-        (3, 'constraint', 'AssistantChatMessage', 'chat_messages', 'public', 'AssistantChatMessage_role_check', 'chat_messages_role_check', FALSE),
-        (4, 'constraint', 'AssistantChatMessage', 'chat_messages', 'public', 'AssistantChatMessage_sessionId_fkey', 'chat_messages_sessionId_fkey', FALSE),
-        (5, 'index', 'AssistantChatMessage', 'chat_messages', 'public', 'AssistantChatMessage_sessionId_idx', 'chat_messages_sessionId_idx', FALSE),
-        (12, 'table', 'AssistantChatSession', 'chat_sessions', 'public', 'AssistantChatSession', 'chat_sessions', FALSE),
-        (13, 'constraint', 'AssistantChatSession', 'chat_sessions', 'public', 'AssistantChatSession_pkey', 'chat_sessions_pkey', FALSE),
-        (14, 'constraint', 'AssistantChatSession', 'chat_sessions', 'public', 'AssistantChatSession_userId_fkey', 'chat_sessions_userId_fkey', FALSE),
-        (15, 'index', 'AssistantChatSession', 'chat_sessions', 'public', 'AssistantChatSession_userId_idx', 'chat_sessions_userId_idx', FALSE),
-        (17, 'trigger', 'AssistantChatSession', 'chat_sessions', 'public', 'AssistantChatSession_set_updated_at', 'chat_sessions_set_updated_at', FALSE),
-        (20, 'column', 'AssistantChatSession', 'chat_sessions', 'public', 'sessionName', 'title', FALSE),
-        (21, 'column', 'AssistantChatSession', 'chat_sessions', 'public', 'lastActiveAt', 'lastMessageAt', FALSE),
-        (24, 'table', 'AssistantConversation', 'chat_sessions_temp', 'public', 'AssistantConversation', 'chat_sessions_temp', FALSE),
-        (25, 'constraint', 'AssistantConversation', 'chat_sessions_temp', 'public', 'AssistantConversation_pkey', 'chat_sessions_temp_pkey', FALSE),
-        (26, 'constraint', 'AssistantConversation', 'chat_sessions_temp', 'public', 'AssistantConversation_userId_fkey', 'chat_sessions_temp_userId_fkey', FALSE),
-        (31, 'table', 'AssistantFolder', 'chat_folders', 'public', 'AssistantFolder', 'chat_folders', FALSE),
-        (32, 'constraint', 'AssistantFolder', 'chat_folders', 'public', 'AssistantFolder_pkey', 'chat_folders_pkey', FALSE),
-        (33, 'constraint', 'AssistantFolder', 'chat_folders', 'public', 'AssistantFolder_userId_fkey', 'chat_folders_userId_fkey', FALSE),
-        (34, 'index', 'AssistantFolder', 'chat_folders', 'public', 'AssistantFolder_userId_idx', 'chat_folders_userId_idx', FALSE),
-        (39, 'table', 'AssistantMessage', 'chat_messages_temp', 'public', 'AssistantMessage', 'chat_messages_temp', FALSE),
-        (40, 'constraint', 'AssistantMessage', 'chat_messages_temp', 'public', 'AssistantMessage_conversationId_fkey', 'chat_messages_temp_conversationId_fkey', FALSE),
-        (41, 'constraint', 'AssistantMessage', 'chat_messages_temp', 'public', 'AssistantMessage_pkey', 'chat_messages_temp_pkey', FALSE),
-        (42, 'index', 'AssistantMessage', 'chat_messages_temp', 'public', 'AssistantMessage_conversationId_idx', 'chat_messages_temp_conversationId_idx', FALSE),
-        (43, 'sequence', 'AssistantMessage', 'chat_messages_temp', 'public', 'AssistantMessage_id_seq', 'chat_messages_temp_id_seq', FALSE),
-        (49, 'table', 'User', 'users', 'public', 'User', 'users', FALSE),
-        (50, 'constraint', 'User', 'users', 'public', 'User_email_check', 'users_email_check', FALSE),
-        (51, 'constraint', 'User', 'users', 'public', 'User_pkey', 'users_pkey', FALSE),
-        (52, 'index', 'User', 'users', 'public', 'User_email_key', 'users_email_key', FALSE),
-        (53, 'index', 'User', 'users', 'public', 'User_username_key', 'users_username_key', FALSE)
+WITH planned AS (
+    SELECT *
+    FROM jsonb_to_recordset('[
+ {"ordinal": 1, "kind": "table", "source_table": "AssistantChatMessage", "target_table": "chat_messages", "object_schema": "public", "object_name": "AssistantChatMessage", "target_name": "chat_messages", "at_contract": false},
+ {"ordinal": 2, "kind": "constraint", "source_table": "AssistantChatMessage", "target_table": "chat_messages", "object_schema": "public", "object_name": "AssistantChatMessage_pkey", "target_name": "chat_messages_pkey", "at_contract": false},
+ {"ordinal": 3, "kind": "constraint", "source_table": "AssistantChatMessage", "target_table": "chat_messages", "object_schema": "public", "object_name": "AssistantChatMessage_role_check", "target_name": "chat_messages_role_check", "at_contract": false},
+ {"ordinal": 4, "kind": "constraint", "source_table": "AssistantChatMessage", "target_table": "chat_messages", "object_schema": "public", "object_name": "AssistantChatMessage_sessionId_fkey", "target_name": "chat_messages_sessionId_fkey", "at_contract": false},
+ {"ordinal": 5, "kind": "index", "source_table": "AssistantChatMessage", "target_table": "chat_messages", "object_schema": "public", "object_name": "AssistantChatMessage_sessionId_idx", "target_name": "chat_messages_sessionId_idx", "at_contract": false},
+ {"ordinal": 12, "kind": "table", "source_table": "AssistantChatSession", "target_table": "chat_sessions", "object_schema": "public", "object_name": "AssistantChatSession", "target_name": "chat_sessions", "at_contract": false},
+ {"ordinal": 13, "kind": "constraint", "source_table": "AssistantChatSession", "target_table": "chat_sessions", "object_schema": "public", "object_name": "AssistantChatSession_pkey", "target_name": "chat_sessions_pkey", "at_contract": false},
+ {"ordinal": 14, "kind": "constraint", "source_table": "AssistantChatSession", "target_table": "chat_sessions", "object_schema": "public", "object_name": "AssistantChatSession_userId_fkey", "target_name": "chat_sessions_userId_fkey", "at_contract": false},
+ {"ordinal": 15, "kind": "index", "source_table": "AssistantChatSession", "target_table": "chat_sessions", "object_schema": "public", "object_name": "AssistantChatSession_userId_idx", "target_name": "chat_sessions_userId_idx", "at_contract": false},
+ {"ordinal": 17, "kind": "trigger", "source_table": "AssistantChatSession", "target_table": "chat_sessions", "object_schema": "public", "object_name": "AssistantChatSession_set_updated_at", "target_name": "chat_sessions_set_updated_at", "at_contract": false},
+ {"ordinal": 20, "kind": "column", "source_table": "AssistantChatSession", "target_table": "chat_sessions", "object_schema": "public", "object_name": "sessionName", "target_name": "title", "at_contract": false},
+ {"ordinal": 21, "kind": "column", "source_table": "AssistantChatSession", "target_table": "chat_sessions", "object_schema": "public", "object_name": "lastActiveAt", "target_name": "lastMessageAt", "at_contract": false},
+ {"ordinal": 24, "kind": "table", "source_table": "AssistantConversation", "target_table": "chat_sessions_temp", "object_schema": "public", "object_name": "AssistantConversation", "target_name": "chat_sessions_temp", "at_contract": false},
+ {"ordinal": 25, "kind": "constraint", "source_table": "AssistantConversation", "target_table": "chat_sessions_temp", "object_schema": "public", "object_name": "AssistantConversation_pkey", "target_name": "chat_sessions_temp_pkey", "at_contract": false},
+ {"ordinal": 26, "kind": "constraint", "source_table": "AssistantConversation", "target_table": "chat_sessions_temp", "object_schema": "public", "object_name": "AssistantConversation_userId_fkey", "target_name": "chat_sessions_temp_userId_fkey", "at_contract": false},
+ {"ordinal": 31, "kind": "table", "source_table": "AssistantFolder", "target_table": "chat_folders", "object_schema": "public", "object_name": "AssistantFolder", "target_name": "chat_folders", "at_contract": false},
+ {"ordinal": 32, "kind": "constraint", "source_table": "AssistantFolder", "target_table": "chat_folders", "object_schema": "public", "object_name": "AssistantFolder_pkey", "target_name": "chat_folders_pkey", "at_contract": false},
+ {"ordinal": 33, "kind": "constraint", "source_table": "AssistantFolder", "target_table": "chat_folders", "object_schema": "public", "object_name": "AssistantFolder_userId_fkey", "target_name": "chat_folders_userId_fkey", "at_contract": false},
+ {"ordinal": 34, "kind": "index", "source_table": "AssistantFolder", "target_table": "chat_folders", "object_schema": "public", "object_name": "AssistantFolder_userId_idx", "target_name": "chat_folders_userId_idx", "at_contract": false},
+ {"ordinal": 39, "kind": "table", "source_table": "AssistantMessage", "target_table": "chat_messages_temp", "object_schema": "public", "object_name": "AssistantMessage", "target_name": "chat_messages_temp", "at_contract": false},
+ {"ordinal": 40, "kind": "constraint", "source_table": "AssistantMessage", "target_table": "chat_messages_temp", "object_schema": "public", "object_name": "AssistantMessage_conversationId_fkey", "target_name": "chat_messages_temp_conversationId_fkey", "at_contract": false},
+ {"ordinal": 41, "kind": "constraint", "source_table": "AssistantMessage", "target_table": "chat_messages_temp", "object_schema": "public", "object_name": "AssistantMessage_pkey", "target_name": "chat_messages_temp_pkey", "at_contract": false},
+ {"ordinal": 42, "kind": "index", "source_table": "AssistantMessage", "target_table": "chat_messages_temp", "object_schema": "public", "object_name": "AssistantMessage_conversationId_idx", "target_name": "chat_messages_temp_conversationId_idx", "at_contract": false},
+ {"ordinal": 43, "kind": "sequence", "source_table": "AssistantMessage", "target_table": "chat_messages_temp", "object_schema": "public", "object_name": "AssistantMessage_id_seq", "target_name": "chat_messages_temp_id_seq", "at_contract": false},
+ {"ordinal": 49, "kind": "table", "source_table": "User", "target_table": "users", "object_schema": "public", "object_name": "User", "target_name": "users", "at_contract": false},
+ {"ordinal": 50, "kind": "constraint", "source_table": "User", "target_table": "users", "object_schema": "public", "object_name": "User_email_check", "target_name": "users_email_check", "at_contract": false},
+ {"ordinal": 51, "kind": "constraint", "source_table": "User", "target_table": "users", "object_schema": "public", "object_name": "User_pkey", "target_name": "users_pkey", "at_contract": false},
+ {"ordinal": 52, "kind": "index", "source_table": "User", "target_table": "users", "object_schema": "public", "object_name": "User_email_key", "target_name": "users_email_key", "at_contract": false},
+ {"ordinal": 53, "kind": "index", "source_table": "User", "target_table": "users", "object_schema": "public", "object_name": "User_username_key", "target_name": "users_username_key", "at_contract": false}
+]')
+         AS planned (ordinal integer, kind text, source_table text, target_table text, object_schema text,
+                     object_name text, target_name text, at_contract boolean)
 )
 SELECT planned.*, 'public'::text AS table_schema, t.oid AS table_oid,
        CASE planned.kind
