@@ -151,9 +151,9 @@ def from_history(conn: psycopg.Connection, config: Config, schema: str) -> Plan:
 
 
 def preflight_parts(plan: Plan) -> list[Part]:
-    """Each check of sql/verify/preflight/ rendered on its own, for analyze to run."""
+    """Each check of sql/verify/preflight/ rendered on its own, for analyze to run (not to show)."""
     context = plan.context(direction="migrate")
-    return [render(check, context) for check in context["preflight_checks"]]
+    return [render(check, context, formatted=False) for check in context["preflight_checks"]]
 
 
 def migrate_script(plan: Plan) -> Script:

@@ -116,7 +116,7 @@ def _has_code(statement: str) -> bool:
 def statements(sql: str) -> list[str]:
     """The statements of a rendered part, each with the comment above it; comment-only tails dropped.
     Only sqlparse's lexer and splitter are used, never its grouping, which refuses a statement of
-    more than 10,000 tokens (a preflight over a few hundred tables has more)."""
+    more than 10,000 tokens (a script over a few thousand tables can have more)."""
     return [statement for statement in sqlparse.split(sql) if _has_code(statement)]
 
 
@@ -127,12 +127,14 @@ class Part:
     sql: str
 
 
-def render(template: str, context: dict) -> Part:
+def render(template: str, context: dict, formatted: bool = True) -> Part:
+    """A template rendered as a part; formatted for a DBA to read, unless only the database reads it
+    (analyze's read-only preflight: formatting a large plan costs more than running it)."""
     try:
         text = _environment.get_template(template).render(**context)
     except jinja2.UndefinedError as error:
         raise RenderError(f"{template}: {error.message}") from None
-    return Part(template, format_sql(text))
+    return Part(template, format_sql(text) if formatted else text)
 
 
 def render_source(text: str, where: str, context: dict) -> str:
