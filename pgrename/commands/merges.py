@@ -79,6 +79,9 @@ def copy(ctx: Context, context: dict, merge: dict, pause: float, batches: int | 
             bar.update(state["next_page"] - bar.n)
             if pause and not state["finished_at"]:
                 time.sleep(pause)  # the DBA's breathing room for the server between batches
+    if state["finished_at"] and ran:
+        with ctx.conn.transaction():
+            run(ctx.conn, [render("sql/merge_prepare/analyze.sql.j2", context | {"m": merge})], quiet=True)
     log.info("%s into %s: %s legacy row(s) read, %s copied (a key there already is left as it is), %s batch(es)%s",
              merge["source"], merge["into"], f"{state['rows_read']:,}", f"{state['rows_copied']:,}", state["batches"],
              ", finished" if state["finished_at"] else f", {state['pages'] - state['next_page']:,} page(s) to go")
