@@ -36,7 +36,7 @@ def refusal(config: Config, merge: Merge, renamed_columns: dict[tuple[str, str],
     return None
 
 
-def contexts(conn: psycopg.Connection, config: Config, renames: list[dict]) -> list[dict]:
+def contexts(config: Config, renames: list[dict]) -> list[dict]:
     """Each merge as the prepare templates see it, or UsageError naming every merge that cannot be
     prepared. Table names before and after the migration; the target's columns by the names they
     have now (a column the migration renames by its old name); keys by their names after."""

@@ -33,7 +33,7 @@ def cmd_merge_prepare(ctx: Context, batch_size: int = 10000, pause: float = 0.0,
                  "nothing to %s", config.migration, "cancel" if undo else "copy ahead")
         return EXIT_OK
     plan = catalog_plan(ctx)
-    prepared = merges.contexts(ctx.conn, config, plan.renames)
+    prepared = merges.contexts(config, plan.renames)
     progress = merges.progress(ctx.conn, config.migration)
     context = plan.context(batch_size=batch_size)
     if undo:
