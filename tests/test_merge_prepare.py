@@ -49,6 +49,8 @@ def test_a_merge_copied_ahead_ends_as_one_inside_the_lock_and_rolls_back_exactly
     assert migrated.code == 0, migrated.text
     assert ("merged chat_sessions_temp into chat_sessions: 2999 row(s) copied ahead (2 changed since: 1 updated, "
             "1 removed), 1 inserted in the lock, 0 left as they were") in migrated.out
+    assert "Destructive, for the merges copied ahead by make merge-prepare" in \
+        (demo_db.workdir / "build" / "migrate.sql").read_text()
     assert control_db.runner("migrate").code == 0
     for query in MERGED.values():
         assert demo_db.query(query) == control_db.query(query)
