@@ -54,8 +54,10 @@ def collect(conn: psycopg.Connection, config: Config, exact_counts: bool) -> dic
                  (",".join(config.include), ",".join(config.exclude), "on" if exact_counts else "off"))
     discovery = _rows(conn, "discovery.sql")
     conflicts = _rows(conn, "conflicts.sql")
-    planned_names = {(r["source_table"], r["object_name"]): r["target_name"] for r in plan.renames}
-    viewed = {a["object_name"] for a in plan.additions if a["kind"] == "view"}  # old names a view answers to
+    # The other queries name a table as the map does (its key): schema-qualified outside config.schema.
+    key = config.table_keys.key
+    planned_names = {(key(r["table_schema"], r["source_table"]), r["object_name"]): r["target_name"] for r in plan.renames}
+    viewed = {key(a["object_schema"], a["object_name"]) for a in plan.additions if a["kind"] == "view"}  # old names a view answers to
     dependencies: dict[str, list[dict]] = {}
     conflict_targets: dict[tuple[str, str], str] = {}
     users_of_object_names: list[dict] = []
@@ -91,7 +93,7 @@ def collect(conn: psycopg.Connection, config: Config, exact_counts: bool) -> dic
     errors = [c for c in conflicts if c["severity"] == "error"]
     return {
         "database": {"name": conn.info.dbname, "server_version": conn.info.parameter_status("server_version"),
-                     "schema": config.schema},
+                     "schema": config.schema, "schemas": list(config.schemas)},
         "summary": {
             "tables": len(present),
             "matching": sum(t["rule_target"] != t["source_table"] for t in present),
@@ -204,9 +206,12 @@ def as_text(report: dict, markdown: bool = False) -> str:
 
 def starter_config(report: dict, config: Config) -> str:
     """A config whose tables are the map's entries plus the rule's proposals: review before use."""
-    tables = {t["source_table"]: t["target_table"] for t in report["tables"]
+    key = config.table_keys.key
+    tables = {key(t["table_schema"], t["source_table"]): t["target_table"] for t in report["tables"]
               if t["status"] in ("mapped", "rule")}
     body = {"migration": config.migration, "schema": config.schema, "lock_timeout": config.lock_timeout}
+    if len(config.schemas) > 1:
+        body["schemas"] = list(config.schemas)
     if config.include:
         body["include"] = config.include
     if config.exclude:
@@ -214,8 +219,8 @@ def starter_config(report: dict, config: Config) -> str:
     header = (f"# Starter config written by `runner.py analyze --write-config` from database "
               f"{report['database']['name']}.\n# Review every line: the targets come from the naming rule "
               f"(sql/analysis/discovery.sql) where the map had none.\n")
-    return (header + yaml.safe_dump(body, sort_keys=False, allow_unicode=True) + _tables_section(report, tables)
-            + _sync_section(report))
+    return (header + yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
+            + _tables_section(report, tables, config) + _sync_section(report))
 
 
 def _sync_section(report: dict) -> str:
@@ -234,15 +239,15 @@ def _sync_section(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _tables_section(report: dict, tables: dict[str, str]) -> str:
+def _tables_section(report: dict, tables: dict[str, str], config: Config) -> str:
     """The map, a line a table, each with analyze's conflicts about it as a comment beside it."""
     if not tables:
-        return (f"# Nothing matched: no table of schema {report['database']['schema']} is mapped or proposed by the "
+        return (f"# Nothing matched: no table of schema(s) {', '.join(report['database']['schemas'])} is mapped or proposed by the "
                 "naming rule\n# (every name is snake_case already, or include/exclude left it out). Map tables "
                 "here by hand,\n# one a line: CurrentName: target_name.\ntables: {}\n")
     said: dict[str, list[str]] = {}
     for c in report["conflicts"]:
-        said.setdefault(c["source_table"], []).append(f"{c['severity'].upper()} {c['kind']}: {c['detail']}")
+        said.setdefault(config.table_keys.key(c["table_schema"], c["source_table"]), []).append(f"{c['severity'].upper()} {c['kind']}: {c['detail']}")
     lines = ["tables:"]
     for source, target in tables.items():
         entry = yaml.safe_dump({source: target}, allow_unicode=True, default_flow_style=False).rstrip("\n")

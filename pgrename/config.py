@@ -11,13 +11,14 @@ from .errors import ConfigError
 
 KEYS = {
     "migration": "name recorded in pgrename.history; one migration per name",
-    "schema": "schema whose tables are renamed",
+    "schema": "schema whose tables are renamed; a table named without a schema is in it (default public)",
+    "schemas": "several schemas in one migration: the schemas analyze looks at, and whose tables tables: may name as schema.Table (default: [schema])",
     "lock_timeout": "longest wait for any lock, e.g. 5s or 500ms",
     "lock_retries": "how many times to try again after a lock was not granted (default 3)",
     "retry_wait": "wait before the first retry; it doubles each time (default 2s)",
     "statement_timeout": "longest any one statement may run (default 5min; 0 for none)",
     "terminate_blockers_after": "end sessions that block the migration and whose transaction is older than this (default: never)",
-    "tables": "map of current table name to target table name",
+    "tables": "map of current table name (schema.Table for a table of another listed schema) to target table name",
     "include": "globs: analyze considers only the tables they match",
     "exclude": "globs: analyze never proposes the tables they match",
     "enums": "enum types to create: name: [values]",
@@ -88,21 +89,21 @@ REFERENTIAL_ACTIONS = {"cascade": "CASCADE", "set null": "SET NULL", "restrict":
 
 @dataclass(frozen=True)
 class AddedColumn:
-    table: str                    # the table's current name
+    table: str                    # the table's key in tables (current name, schema-qualified if not in schema)
     name: str
     type: str                     # checked against TYPE_PATTERN, or an enum of this config
     type_is_enum: bool
     not_null: bool
     default: object | None        # a value, sent as a literal
     default_sql: str | None       # or an expression such as CURRENT_TIMESTAMP
-    references: str | None        # a table's current name; its primary key is referenced
+    references: str | None        # a table's key in tables, or a name in the same schema; its primary key is referenced
     on_delete: str | None
     on_update: str | None = None
 
 
 @dataclass(frozen=True)
 class Merge:
-    source: str                   # current table names
+    source: str                   # keys in tables (current names), both in one schema
     into: str
     key: list[str]                # columns of `into` (new names) that identify a row
     on_conflict: str              # skip or update
@@ -170,12 +171,47 @@ class Config:
     keep_names: list[str] = field(default_factory=list)
     partitions: str = "leave"
     profile: Profile = field(default_factory=lambda: Profile("development"))
+    schemas: tuple[str, ...] = ()              # the listed schemas, schema first
     backup_exclude: list[str] = field(default_factory=list)
     backup_limits: list[BackupLimit] = field(default_factory=list)
     merges: list[Merge] = field(default_factory=list)
     contract: Path | None = None
     migration_sets: MigrationSets | None = None
     sync: Sync | None = None
+
+
+    @property
+    def table_keys(self) -> TableKeys:
+        return TableKeys(self.schema, self.schemas)
+
+
+@dataclass(frozen=True)
+class TableKeys:
+    """How tables: names a table: "sales.Customer" is table Customer of schema sales when sales is
+    listed in schemas; any other name is a table of schema. sql/analysis/*.sql read pgrename.map's
+    keys by the same rule."""
+    schema: str
+    schemas: tuple[str, ...]
+
+    def locate(self, key: str) -> tuple[str, str]:
+        """The schema and current name of the table a key names."""
+        prefix, dot, name = key.partition(".")
+        return (prefix, name) if dot and prefix in self.schemas else (self.schema, key)
+
+    def key(self, table_schema: str, table_name: str) -> str:
+        """A table's key: its name, qualified when it is not in schema (or its name reads as qualified)."""
+        if table_schema == self.schema and self.locate(table_name) == (self.schema, table_name):
+            return table_name
+        return f"{table_schema}.{table_name}"
+
+    def canonical(self, written: str, where: str) -> str:
+        """The key of the table a config entry names, however it was written (User, public.User)."""
+        prefix, dot, _ = written.partition(".")
+        if dot and prefix not in self.schemas:
+            raise ConfigError(f"{where}: {written!r}: schema {prefix!r} is not in schemas: "
+                              f"[{', '.join(self.schemas)}]; list it there (a table whose own name has a '.' is "
+                              f"written with its schema: {self.schema}.{written})")
+        return self.key(*self.locate(written))
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -342,7 +378,7 @@ def load_config(path: Path, profile_name: str | None = None) -> Config:
 
     try:
         migration = _name(data["migration"], "migration")
-        schema = _name(data.get("schema", "public"), "schema")
+        schema, schemas = _schemas(data.get("schema"), data.get("schemas"))
         lock_timeout = _duration(data.get("lock_timeout", DEFAULT_LOCK_TIMEOUT), "lock_timeout")
         retry_wait = _duration(data.get("retry_wait", "2s"), "retry_wait")
         statement_timeout = _duration(data.get("statement_timeout", "5min"), "statement_timeout")
@@ -354,26 +390,33 @@ def load_config(path: Path, profile_name: str | None = None) -> Config:
         tables = data.get("tables") or {}
         if not isinstance(tables, dict):
             raise ConfigError("tables must be a map of current name: target name")
-        tables = {_name(source, "a table name in tables"): _name(target, f"the target of table {source!r}")
-                  for source, target in tables.items()}
+        keys = TableKeys(schema, schemas)
+        named = {}
+        for source, target in tables.items():
+            key = keys.canonical(_name(source, "a table name in tables"), "tables")
+            if key in named:
+                raise ConfigError(f"tables: {source!r} names the table {key!r} names too; give it once")
+            named[key] = _name(target, f"the target of table {source!r}")
+        tables = named
         dotted = [(source, target) for source, target in tables.items() if "." in target]
         if dotted:
             source, target = dotted[0]
-            raise ConfigError(f"the target of table {source!r} is {target!r}: a target is a table name in schema "
-                              f"{schema!r}, and a '.' in it would be taken literally. Moving a table to another "
-                              "schema (ALTER TABLE ... SET SCHEMA) is not a rename, and pgrename does not do it")
-        unchanged = [source for source, target in tables.items() if source == target]
+            raise ConfigError(f"the target of table {source!r} is {target!r}: a target is a table name in the "
+                              f"table's own schema ({keys.locate(source)[0]!r}), and a '.' in it would be taken "
+                              "literally. Moving a table to another schema (ALTER TABLE ... SET SCHEMA) is not a "
+                              "rename, and pgrename does not do it")
+        unchanged = [source for source, target in tables.items() if keys.locate(source)[1] == target]
         if unchanged:
             raise ConfigError(f"table {unchanged[0]!r} is mapped to its own name; remove the entry")
         include, exclude, backup_exclude = (_globs(data.get(key), key)
                                             for key in ("include", "exclude", "backup_exclude"))
         backup_limits = _backup_limits(data.get("backup_limits"))
         enums = _enums(data.get("enums"))
-        column_renames, added_columns = _columns(data.get("columns"), tables, enums)
+        column_renames, added_columns = _columns(data.get("columns"), tables, enums, keys)
         compatibility_views = data.get("compatibility_views", True)
         if not isinstance(compatibility_views, bool):
             raise ConfigError("compatibility_views must be true or false")
-        merges = _merges(data.get("merges"), tables)
+        merges = _merges(data.get("merges"), tables, keys)
         profile = _profile(data.get("profiles"), profile_name or data.get("profile", "development"))
         column_rule = _choice(data, "column_rule", ("none", "snake_case"))
         if data.get("object_names") == "at_contract":
@@ -397,7 +440,7 @@ def load_config(path: Path, profile_name: str | None = None) -> Config:
         sync = _sync(data.get("sync"), path.parent)
     except ConfigError as error:
         raise ConfigError(f"{path}: {error}") from None
-    return Config(path=path, migration=migration, schema=schema, lock_timeout=lock_timeout, tables=tables,
+    return Config(path=path, migration=migration, schema=schema, schemas=schemas, lock_timeout=lock_timeout, tables=tables,
                   lock_retries=lock_retries, retry_wait=retry_wait, statement_timeout=statement_timeout,
                   terminate_blockers_after=terminate_after,
                   include=include, exclude=exclude, enums=enums, column_renames=column_renames,
@@ -406,6 +449,29 @@ def load_config(path: Path, profile_name: str | None = None) -> Config:
                   object_names=object_names, rename_objects=rename_objects, keep_names=keep_names, partitions=partitions, profile=profile,
                   backup_exclude=backup_exclude, backup_limits=backup_limits, migration_sets=migration_sets,
                   sync=sync)
+
+
+def _schemas(schema: object, schemas: object) -> tuple[str, tuple[str, ...]]:
+    """schema (where unqualified names are) and every listed schema, schema first."""
+    if schemas is None:
+        schema = _name("public" if schema is None else schema, "schema")
+        listed = [schema]
+    else:
+        if not isinstance(schemas, list) or not schemas:
+            raise ConfigError("schemas must be a list of schema names, e.g. [public, sales]")
+        listed = [_name(s, "a schema in schemas") for s in schemas]
+        twice = sorted({s for s in listed if listed.count(s) > 1})
+        if twice:
+            raise ConfigError(f"schemas: {twice[0]!r} is listed twice")
+        schema = listed[0] if schema is None else _name(schema, "schema")
+        if schema not in listed:
+            raise ConfigError(f"schema {schema!r} (where tables named without a schema are) is not in schemas: "
+                              f"[{', '.join(listed)}]; list it there, or leave schema out (the first listed is used)")
+    commas = [s for s in listed if "," in s]
+    if commas:
+        raise ConfigError(f"schema {commas[0]!r}: a schema name with a comma cannot be listed "
+                          "(pgrename.schemas is comma-separated)")
+    return schema, tuple([schema] + [s for s in listed if s != schema])
 
 
 PACKAGE_RANGE = re.compile(r"^(\d+)\s*-\s*(\d+)$|^(\d+)\s*\+$")
@@ -506,10 +572,12 @@ def _enums(value: object) -> dict[str, list[str]]:
     return enums
 
 
-def _columns(value: object, tables: dict[str, str], enums: dict) -> tuple[dict, list[AddedColumn]]:
+def _columns(value: object, tables: dict[str, str], enums: dict,
+             keys: TableKeys) -> tuple[dict, list[AddedColumn]]:
     renames: dict[str, dict[str, str]] = {}
     added: list[AddedColumn] = []
     for table, changes in _mapping(value, "columns").items():
+        table = keys.canonical(_name(table, "a table in columns"), "columns")
         if table not in tables:
             raise ConfigError(f"columns: table {table!r} is not in tables (use its current name)")
         changes = _mapping(changes, f"columns of {table!r}")
@@ -526,11 +594,11 @@ def _columns(value: object, tables: dict[str, str], enums: dict) -> tuple[dict, 
         if table_renames:
             renames[table] = table_renames
         for column, spec in _mapping(changes.get("add"), f"columns of {table!r}: add").items():
-            added.append(_added_column(table, _name(column, f"a column added to {table!r}"), spec, tables, enums))
+            added.append(_added_column(table, _name(column, f"a column added to {table!r}"), spec, enums, keys))
     return renames, added
 
 
-def _added_column(table: str, column: str, spec: object, tables: dict, enums: dict) -> AddedColumn:
+def _added_column(table: str, column: str, spec: object, enums: dict, keys: TableKeys) -> AddedColumn:
     where = f"column {table}.{column}"
     spec = _mapping(spec, where)
     unknown = set(spec) - ADD_COLUMN_KEYS
@@ -557,7 +625,7 @@ def _added_column(table: str, column: str, spec: object, tables: dict, enums: di
         raise ConfigError(f"{where}: not_null must be true or false")
     references = spec.get("references")
     if references is not None:
-        _name(references, f"{where}: references")
+        references = keys.canonical(_name(references, f"{where}: references"), f"{where}: references")
     actions = {}
     for key in ("on_delete", "on_update"):
         action = spec.get(key)
@@ -571,7 +639,7 @@ def _added_column(table: str, column: str, spec: object, tables: dict, enums: di
     return AddedColumn(table, column, column_type, is_enum, not_null, default, default_sql, references, **actions)
 
 
-def _merges(value: object, tables: dict[str, str]) -> list[Merge]:
+def _merges(value: object, tables: dict[str, str], keys: TableKeys) -> list[Merge]:
     if value is None:
         return []
     if not isinstance(value, list):
@@ -583,10 +651,13 @@ def _merges(value: object, tables: dict[str, str]) -> list[Merge]:
         unknown = set(spec) - MERGE_KEYS
         if unknown:
             raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]!r}; known keys: {', '.join(sorted(MERGE_KEYS))}")
-        source, into = (_name(spec.get(k), f"{where}: {k}") for k in ("from", "into"))
+        source, into = (keys.canonical(_name(spec.get(k), f"{where}: {k}"), f"{where}: {k}") for k in ("from", "into"))
         for table in (source, into):
             if table not in tables:
                 raise ConfigError(f"{where}: table {table!r} is not in tables (use its current name)")
+        if keys.locate(source)[0] != keys.locate(into)[0]:
+            raise ConfigError(f"{where}: {source!r} and {into!r} are in different schemas; a merge moves rows "
+                              "between two tables of one schema")
         columns = {_name(k, f"{where}: a column"): _name(v, f"{where}: columns: {k}") for k, v in
                    _mapping(spec.get("columns"), f"{where}: columns").items()}
         if not columns:

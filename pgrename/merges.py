@@ -40,7 +40,9 @@ def contexts(config: Config, renames: list[dict]) -> list[dict]:
     """Each merge as the prepare templates see it, or UsageError naming every merge that cannot be
     prepared. Table names before and after the migration; the target's columns by the names they
     have now (a column the migration renames by its old name); keys by their names after."""
-    renamed_columns = {(r["source_table"], r["target_name"]): r["object_name"] for r in renames if r["kind"] == "column"}
+    key = config.table_keys.key
+    renamed_columns = {(key(r["table_schema"], r["source_table"]), r["target_name"]): r["object_name"]
+                       for r in renames if r["kind"] == "column"}
     refused = [reason for merge in config.merges if (reason := refusal(config, merge, renamed_columns))]
     if refused:
         raise UsageError("cannot copy ahead: " + "; ".join(refused))
@@ -49,8 +51,9 @@ def contexts(config: Config, renames: list[dict]) -> list[dict]:
         def now(column: str, merge: Merge = merge) -> str:
             return renamed_columns.get((merge.into, column), column)
         merged_from = config.tables[merge.source]
+        schema, source = config.table_keys.locate(merge.source)
         prepared.append({
-            "source": merge.source, "into": merge.into,
+            "schema": schema, "source": source, "into": config.table_keys.locate(merge.into)[1],
             "merged_from": merged_from, "into_after": config.tables[merge.into],
             "capture_function": capture_function(config.migration, merged_from),
             "columns": [[now(into), value, is_expression(value)] for into, value in merge.columns.items()],

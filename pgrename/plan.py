@@ -44,8 +44,12 @@ class Plan:
             return [r for r in self.renames if not r["at_contract"] or self.contracted]
         return [r for r in self.renames if not r["at_contract"]]
 
+    def schemas(self) -> list[str]:
+        """The schemas whose tables the plan renames, in plan order (schema when it renames none)."""
+        return list(dict.fromkeys(r["table_schema"] for r in self.tables())) or [self.schema]
+
     def context(self, script: str = "migrate", **extra) -> dict:
-        return dict(migration=self.migration, schema=self.schema, lock_timeout=self.lock_timeout,
+        return dict(migration=self.migration, schema=self.schema, schemas=self.schemas(), lock_timeout=self.lock_timeout,
                     lock_wait_ms=round(seconds(self.lock_timeout) * 1000), statement_timeout=self.statement_timeout,
                     renames=self.renames, left_alone=self.left_alone, additions=self.additions,
                     renamed_now=self.renamed_by(script), contracted=self.contracted,
@@ -59,6 +63,7 @@ def use_settings(conn: psycopg.Connection, config: Config) -> None:
     """Feed the analysis queries their inputs, as a DBA would with SET in psql."""
     settings = {
         "schema": config.schema,
+        "schemas": ",".join(config.schemas),
         "map": json.dumps(config.tables) if config.tables else "",
         "columns": json.dumps(config.column_renames) if config.column_renames else "",
         "column_rule": config.column_rule or "",
@@ -85,41 +90,45 @@ def from_catalog(conn: psycopg.Connection, config: Config) -> Plan:
 
 
 def additions(config: Config, columns: list[dict], prepared: set[str] = frozenset()) -> list[dict]:
-    """What the migration creates, in the order it creates it, each with what rollback needs.
+    """What the migration creates, in the order it creates it, each with what rollback needs, in
+    its table's schema (a type: in config.schema).
     prepared: the legacy tables (names after) whose merge make merge-prepare copied ahead."""
-    schema, target = config.schema, config.tables
+    target, locate = config.tables, config.table_keys.locate
     found: list[dict] = []
 
-    def add(kind: str, table: str | None, name: str, detail: dict) -> None:
+    def add(kind: str, schema: str, table: str | None, name: str, detail: dict) -> None:
         found.append({"ordinal": len(found) + 1, "kind": kind, "object_schema": schema, "table_name": table,
                       "object_name": name, "detail": detail})
 
     for name, values in config.enums.items():
-        add("type", None, name, {"values": values})
+        add("type", config.schema, None, name, {"values": values})
     for column in config.added_columns:
-        add("column", target[column.table], column.name,
+        add("column", locate(column.table)[0], target[column.table], column.name,
             {"type": column.type, "type_is_enum": column.type_is_enum, "not_null": column.not_null,
-             "default": column.default, "default_sql": column.default_sql})
+             "default": column.default, "default_sql": column.default_sql}
+            | ({"type_schema": config.schema} if column.type_is_enum else {}))
     for column in config.added_columns:
         if column.references:
             table = target[column.table]
-            add("constraint", table, f"{table}_{column.name}_fkey",
-                {"column": column.name, "references": target.get(column.references, column.references),
-                 "on_delete": column.on_delete, "on_update": column.on_update})
+            references_schema, references = locate(column.references)
+            add("constraint", locate(column.table)[0], table, f"{table}_{column.name}_fkey",
+                {"column": column.name, "references": target.get(column.references, references),
+                 "references_schema": references_schema, "on_delete": column.on_delete, "on_update": column.on_update})
     for merge in config.merges:
         detail = {"key": merge.key, "columns": [[into, source, is_expression(source)] for into, source in merge.columns.items()],
                   "on_conflict": merge.on_conflict}
         if target[merge.source] in prepared:
             detail |= {"prepared": True, "capture_function": merges.capture_function(config.migration, target[merge.source])}
-        add("merge", target[merge.into], target[merge.source], detail)
+        add("merge", locate(merge.into)[0], target[merge.into], target[merge.source], detail)
     if config.compatibility_views:
-        shown: dict[str, list[list[str]]] = {}
+        shown: dict[tuple[str, str], list[list[str]]] = {}
         for c in columns:
             if c["note"] is None:
-                shown.setdefault(c["source_table"], []).append([c["target_name"], c["object_name"]])
+                shown.setdefault((c["table_schema"], c["source_table"]), []).append([c["target_name"], c["object_name"]])
         for source, table in target.items():
-            if source in shown:  # a table that does not exist gets no view; preflight names it
-                add("view", table, source, {"columns": shown[source]})
+            schema, name = locate(source)
+            if (schema, name) in shown:  # a table that does not exist gets no view; preflight names it
+                add("view", schema, table, name, {"columns": shown[(schema, name)]})
     return found
 
 

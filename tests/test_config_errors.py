@@ -15,7 +15,18 @@ BAD_CONFIGS = {
     "same_name": ("migration: m\ntables:\n  User: User\n", "table 'User' is mapped to its own name"),
     "dotted_target": ("migration: m\nschema: person\ntables:\n  businessentity: sales.business_entity\n",
                       "the target of table 'businessentity' is 'sales.business_entity': a target is a table name "
-                      "in schema 'person'"),
+                      "in the table's own schema ('person')"),
+    "unlisted_schema": ("migration: m\ntables:\n  sales.Customer: customer\n",
+                        "tables: 'sales.Customer': schema 'sales' is not in schemas: [public]; list it there"),
+    "schema_not_listed": ("migration: m\nschema: public\nschemas: [sales, crm]\ntables:\n  sales.Customer: customer\n",
+                          "schema 'public' (where tables named without a schema are) is not in schemas: [sales, crm]"),
+    "schema_listed_twice": ("migration: m\nschemas: [public, sales, public]\n", "schemas: 'public' is listed twice"),
+    "same_table_twice": ("migration: m\ntables:\n  User: users\n  public.User: members\n",
+                         "tables: 'public.User' names the table 'User' names too; give it once"),
+    "merge_across_schemas": ("migration: m\nschemas: [public, sales]\ntables:\n  User: users\n  sales.Customer: customer\n"
+                             "merges:\n  - {from: sales.Customer, into: User, key: id, columns: {id: id}}\n",
+                             "merge 1: 'sales.Customer' and 'User' are in different schemas; a merge moves rows between "
+                             "two tables of one schema"),
 }
 
 

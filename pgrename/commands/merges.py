@@ -95,7 +95,7 @@ def _state(ctx: Context, merge: dict) -> dict:
             "SELECT p.*, pg_relation_size(to_regclass(format('%%I.%%I', %s::text, %s::text)))"
             " / current_setting('block_size')::integer AS pages"
             " FROM pgrename.merge_progress AS p WHERE p.migration = %s AND p.merged_from = %s",
-            (ctx.config.schema, merge["source"], ctx.config.migration, merge["merged_from"])).fetchone()
+            (merge["schema"], merge["source"], ctx.config.migration, merge["merged_from"])).fetchone()
 
 
 def cancel(ctx: Context, context: dict, present: list[dict]) -> int:

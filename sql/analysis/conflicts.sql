@@ -2,42 +2,60 @@
 --
 -- Runs as is in psql:
 --   SET pgrename.schema = 'public';
---   SET pgrename.map = '{"User": "users", "Users": "users"}';
+--   SET pgrename.schemas = 'public,sales';   -- optional: several schemas (default: pgrename.schema)
+--   SET pgrename.map = '{"User": "users", "Users": "users", "sales.Customer": "customer"}';
 --   \i sql/analysis/conflicts.sql
+--
+-- Names collide within a schema: each table is renamed in its own.
 --
 -- severity error: the migration would be refused (source_missing, target_exists,
 -- duplicate_target, case_collision, too_long, truncation_collision, swap).
 -- severity warning: it works, but know it (chain: renamed in order; reserved_word: every
 -- client must quote the name).
 WITH RECURSIVE
-mapped AS (
-    SELECT m.key AS source_table, m.value AS target_table, s.table_schema, c.oid AS table_oid
+setting AS (
+    SELECT s.table_schema,
+           ARRAY(SELECT trim(x) FROM unnest(string_to_array(coalesce(nullif(current_setting('pgrename.schemas', true), ''),
+                                                                     s.table_schema), ',')) AS x) AS schemas
     FROM (SELECT coalesce(nullif(current_setting('pgrename.schema', true), ''), 'public') AS table_schema) AS s
+),
+mapped AS (
+    -- A key "sales.Customer" is table Customer of schema sales when pgrename.schemas lists sales;
+    -- any other key is a table of pgrename.schema (as in rename_plan.sql).
+    SELECT k.table_schema, k.source_table, m.value AS target_table, c.oid AS table_oid
+    FROM setting AS s
     CROSS JOIN jsonb_each_text(coalesce(nullif(current_setting('pgrename.map', true), ''), '{}')::jsonb) AS m
+    CROSS JOIN LATERAL (SELECT strpos(m.key, '.') > 0 AND split_part(m.key, '.', 1) = ANY (s.schemas) AS qualified) AS q
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN q.qualified THEN split_part(m.key, '.', 1) ELSE s.table_schema END AS table_schema,
+               CASE WHEN q.qualified THEN substr(m.key, strpos(m.key, '.') + 1) ELSE m.key END AS source_table
+    ) AS k
     LEFT JOIN pg_class AS c
-           ON c.oid = to_regclass(format('%I.%I', s.table_schema, m.key)) AND c.relkind IN ('r', 'p')
+           ON c.oid = to_regclass(format('%I.%I', k.table_schema, k.source_table)) AND c.relkind IN ('r', 'p')
 ),
 existing AS (
-    -- Relations that keep their names: any in the schema that is not itself being renamed away.
-    SELECT c.oid, c.relname, c.relkind, c.reltuples
+    -- Relations that keep their names: any in a schema of the map that is not itself being renamed away.
+    SELECT n.nspname AS table_schema, c.oid, c.relname, c.relkind, c.reltuples
     FROM pg_class AS c
     JOIN pg_namespace AS n ON n.oid = c.relnamespace
-    WHERE n.nspname = (SELECT table_schema FROM mapped LIMIT 1)
+    WHERE n.nspname IN (SELECT table_schema FROM mapped)
       AND c.oid NOT IN (SELECT table_oid FROM mapped WHERE table_oid IS NOT NULL)
 ),
-walk (start_table, current_target, path) AS (
-    SELECT source_table, target_table, ARRAY[source_table] FROM mapped
+walk (table_schema, start_table, current_target, path) AS (
+    SELECT table_schema, source_table, target_table, ARRAY[source_table] FROM mapped
     UNION ALL
-    SELECT w.start_table, m.target_table, w.path || m.source_table
-    FROM walk AS w JOIN mapped AS m ON m.source_table = w.current_target
+    SELECT w.table_schema, w.start_table, m.target_table, w.path || m.source_table
+    FROM walk AS w JOIN mapped AS m ON m.table_schema = w.table_schema AND m.source_table = w.current_target
     WHERE m.source_table <> ALL (w.path)
 ),
-conflict (severity, kind, source_table, target_table, detail) AS (
-    SELECT 'error', 'source_missing', source_table, target_table,
-           format('table %I.%I does not exist', table_schema, source_table)
+conflict (severity, kind, table_schema, source_table, target_table, detail) AS (
+    SELECT 'error', 'source_missing', table_schema, source_table, target_table,
+           CASE WHEN to_regnamespace(quote_ident(table_schema)) IS NULL
+                THEN format('schema %I does not exist', table_schema)
+                ELSE format('table %I.%I does not exist', table_schema, source_table) END
     FROM mapped WHERE table_oid IS NULL
     UNION ALL
-    SELECT 'error', 'target_exists', m.source_table, m.target_table,
+    SELECT 'error', 'target_exists', m.table_schema, m.source_table, m.target_table,
            format('%s %I already exists with about %s rows', CASE e.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table'
                   WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'i' THEN 'index'
                   WHEN 'S' THEN 'sequence' ELSE 'relation' END, e.relname, greatest(e.reltuples, 0)::bigint)
@@ -51,51 +69,54 @@ conflict (severity, kind, source_table, target_table, detail) AS (
                              FROM pg_attribute AS a WHERE a.attrelid = m.table_oid AND a.attnum > 0 AND NOT a.attisdropped)
                    THEN '; it is empty and has the same columns: drop it, or merge into it, then rename'
                    ELSE '' END
-    FROM mapped AS m JOIN existing AS e ON e.relname = m.target_table
+    FROM mapped AS m JOIN existing AS e ON e.table_schema = m.table_schema AND e.relname = m.target_table
     UNION ALL
-    SELECT 'error', 'duplicate_target', source_table, target_table,
+    SELECT 'error', 'duplicate_target', table_schema, source_table, target_table,
            format('%s tables are mapped to %I', sources, target_table)
-    FROM (SELECT *, count(*) OVER (PARTITION BY target_table) AS sources FROM mapped) AS m
+    FROM (SELECT *, count(*) OVER (PARTITION BY table_schema, target_table) AS sources FROM mapped) AS m
     WHERE sources > 1
     UNION ALL
-    SELECT 'error', 'case_collision', m.source_table, m.target_table,
+    SELECT 'error', 'case_collision', m.table_schema, m.source_table, m.target_table,
            format('%I differs from %I only by case; clients that do not quote names cannot tell them apart',
                   m.target_table, other.name)
     FROM mapped AS m
-    JOIN (SELECT target_table AS name FROM mapped UNION SELECT relname FROM existing WHERE relkind IN ('r', 'p', 'v', 'm')) AS other
-      ON lower(other.name) = lower(m.target_table) AND other.name <> m.target_table
+    JOIN (SELECT table_schema, target_table AS name FROM mapped
+          UNION
+          SELECT table_schema, relname FROM existing WHERE relkind IN ('r', 'p', 'v', 'm')) AS other
+      ON other.table_schema = m.table_schema AND lower(other.name) = lower(m.target_table) AND other.name <> m.target_table
     UNION ALL
-    SELECT 'error', 'too_long', source_table, target_table,
+    SELECT 'error', 'too_long', table_schema, source_table, target_table,
            format('%I is %s bytes; PostgreSQL would truncate it to %s', target_table, octet_length(target_table),
                   current_setting('max_identifier_length'))
     FROM mapped WHERE octet_length(target_table) > current_setting('max_identifier_length')::int
     UNION ALL
-    SELECT 'error', 'truncation_collision', m.source_table, m.target_table,
+    SELECT 'error', 'truncation_collision', m.table_schema, m.source_table, m.target_table,
            format('truncated to %s bytes, %I and %I are the same name', current_setting('max_identifier_length'),
                   m.target_table, o.target_table)
     FROM mapped AS m JOIN mapped AS o
-      ON o.source_table <> m.source_table AND o.target_table <> m.target_table
+      ON o.table_schema = m.table_schema AND o.source_table <> m.source_table AND o.target_table <> m.target_table
      AND substring(convert_to(o.target_table, 'UTF8') FOR current_setting('max_identifier_length')::int)
        = substring(convert_to(m.target_table, 'UTF8') FOR current_setting('max_identifier_length')::int)
     UNION ALL
-    SELECT DISTINCT 'error', 'swap', w.start_table, m.target_table,
+    SELECT DISTINCT 'error', 'swap', w.table_schema, w.start_table, m.target_table,
            format('%s -> %I: no order works; rename through a temporary name in two migrations',
                   array_to_string(ARRAY(SELECT quote_ident(x) FROM unnest(w.path) AS x), ' -> '), w.start_table)
-    FROM walk AS w JOIN mapped AS m ON m.source_table = w.start_table
+    FROM walk AS w JOIN mapped AS m ON m.table_schema = w.table_schema AND m.source_table = w.start_table
     WHERE w.current_target = w.start_table
     UNION ALL
-    SELECT 'warning', 'chain', m.source_table, m.target_table,
+    SELECT 'warning', 'chain', m.table_schema, m.source_table, m.target_table,
            format('%I is itself renamed (to %I) first, then %I takes its name', o.source_table, o.target_table,
                   m.source_table)
-    FROM mapped AS m JOIN mapped AS o ON o.source_table = m.target_table
-    WHERE NOT EXISTS (SELECT FROM walk AS w WHERE w.start_table = m.source_table AND w.current_target = w.start_table)
+    FROM mapped AS m JOIN mapped AS o ON o.table_schema = m.table_schema AND o.source_table = m.target_table
+    WHERE NOT EXISTS (SELECT FROM walk AS w WHERE w.table_schema = m.table_schema AND w.start_table = m.source_table
+                                               AND w.current_target = w.start_table)
     UNION ALL
     -- Reserved words (R), and those reserved but for function and type names (T: like, join, left,
     -- verbose...): neither can be a bare table name.
-    SELECT 'warning', 'reserved_word', m.source_table, m.target_table,
+    SELECT 'warning', 'reserved_word', m.table_schema, m.source_table, m.target_table,
            format('%I is a reserved word: every client must write it in double quotes', m.target_table)
     FROM mapped AS m JOIN pg_get_keywords() AS k ON k.word = m.target_table AND k.catcode IN ('R', 'T')
 )
-SELECT severity, kind, source_table, target_table, detail
+SELECT severity, kind, table_schema, source_table, target_table, detail
 FROM conflict
-ORDER BY severity, kind, source_table COLLATE "C";
+ORDER BY severity, kind, table_schema COLLATE "C", source_table COLLATE "C";

@@ -2,8 +2,14 @@
 --
 -- Runs as is in psql:
 --   SET pgrename.schema = 'public';
---   SET pgrename.map = '{"User": "users"}';
+--   SET pgrename.schemas = 'public,sales';   -- optional: several schemas (default: pgrename.schema)
+--   SET pgrename.map = '{"User": "users", "sales.Customer": "customer"}';
 --   \i sql/analysis/dependencies.sql
+--
+-- source_table is the table as the map names it ("sales.Customer": table Customer of schema
+-- sales, listed in pgrename.schemas; any other key is a table of pgrename.schema). A function
+-- naming Customer is listed under every mapped table of that name: which one it reaches depends
+-- on its search_path.
 --
 -- breaks_on_rename: what refers to the table by OID follows a rename by itself (foreign keys,
 -- indexes, constraints, sequences, triggers, views, policies, publications, grants). What
@@ -16,11 +22,22 @@
 -- ON CONFLICT ON CONSTRAINT "User_pkey"): those rows say which (uses_kind, uses_name); a table's
 -- own rows have uses_kind 'table'. A unique key's rows, and a function's naming one, carry the
 -- columns an ON CONFLICT can name instead (conflict_target).
-WITH mapped AS (
-    SELECT m.key AS source_table, m.value AS target_table, c.oid AS table_oid
+WITH setting AS (
+    SELECT s.table_schema,
+           ARRAY(SELECT trim(x) FROM unnest(string_to_array(coalesce(nullif(current_setting('pgrename.schemas', true), ''),
+                                                                     s.table_schema), ',')) AS x) AS schemas
     FROM (SELECT coalesce(nullif(current_setting('pgrename.schema', true), ''), 'public') AS table_schema) AS s
+),
+mapped AS (
+    SELECT m.key AS source_table, k.table_name, m.value AS target_table, c.oid AS table_oid
+    FROM setting AS s
     CROSS JOIN jsonb_each_text(coalesce(nullif(current_setting('pgrename.map', true), ''), '{}')::jsonb) AS m
-    JOIN pg_class AS c ON c.oid = to_regclass(format('%I.%I', s.table_schema, m.key)) AND c.relkind IN ('r', 'p')
+    CROSS JOIN LATERAL (SELECT strpos(m.key, '.') > 0 AND split_part(m.key, '.', 1) = ANY (s.schemas) AS qualified) AS q
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN q.qualified THEN split_part(m.key, '.', 1) ELSE s.table_schema END AS table_schema,
+               CASE WHEN q.qualified THEN substr(m.key, strpos(m.key, '.') + 1) ELSE m.key END AS table_name
+    ) AS k
+    JOIN pg_class AS c ON c.oid = to_regclass(format('%I.%I', k.table_schema, k.table_name)) AND c.relkind IN ('r', 'p')
 ),
 function_source AS (
     -- Every user function written as source text (not extension members), with its code apart:
@@ -135,7 +152,7 @@ dependency (source_table, kind, name, detail, breaks_on_rename) AS (
         -- The first line that uses the name.
         SELECT DISTINCT ON (m.source_table, fw.oid) m.source_table, 'function', fw.oid::regprocedure::text,
                format('line %s: %s', fw.line_number, trim(fw.line)), true
-        FROM mapped AS m JOIN function_word AS fw ON fw.word = m.source_table
+        FROM mapped AS m JOIN function_word AS fw ON fw.word = m.table_name
         ORDER BY m.source_table, fw.oid, fw.line_number
     ) AS first_use
 )
@@ -143,8 +160,9 @@ SELECT *
 FROM (
     SELECT d.source_table, d.kind, d.name, d.detail, d.breaks_on_rename,
            CASE WHEN d.kind = 'function' THEN 'table' END AS uses_kind,
-           CASE WHEN d.kind = 'function' THEN d.source_table END AS uses_name, o.conflict_target
+           CASE WHEN d.kind = 'function' THEN m.table_name END AS uses_name, o.conflict_target
     FROM dependency AS d
+    JOIN mapped AS m ON m.source_table = d.source_table
     LEFT JOIN named_object AS o ON o.source_table = d.source_table AND o.object_kind = d.kind AND o.object_name = d.name
     UNION ALL
     SELECT * FROM (

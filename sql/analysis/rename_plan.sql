@@ -2,7 +2,8 @@
 --
 -- One pass over the catalog for all tables (no query per table). Runs as is in psql:
 --   SET pgrename.schema = 'public';                              -- default: public
---   SET pgrename.map = '{"User": "users", "AssistantFolder": "chat_folders"}';
+--   SET pgrename.schemas = 'public,sales';   -- optional: several schemas (default: pgrename.schema)
+--   SET pgrename.map = '{"User": "users", "AssistantFolder": "chat_folders", "sales.Customer": "customer"}';
 --   SET pgrename.columns = '{"AssistantChatSession": {"sessionName": "title"}}';   -- optional
 --   SET pgrename.column_rule = 'snake_case';   -- optional: every other column by the naming rule
 --   SET pgrename.object_names = 'postgres_defaults';   -- optional: see below (default table_prefix)
@@ -10,6 +11,9 @@
 --   SET pgrename.partitions = 'rename';         -- optional: partitions named after their table move with it
 --   \i sql/analysis/rename_plan.sql
 -- (discovery.sql proposes a map from the naming rule.)
+-- A key "sales.Customer" names table Customer of schema sales when pgrename.schemas lists sales;
+-- any other key is a table of pgrename.schema (the runner's config reads keys by the same rule).
+-- Each table is renamed in its own schema.
 --
 -- object_names = table_prefix: an object "carries the table's name" when its name starts with the
 -- table's name and "_" (Prisma: "User_pkey", "User_email_key") or "." (Prisma 2:
@@ -33,17 +37,32 @@
 WITH RECURSIVE
 setting AS (
     SELECT coalesce(nullif(current_setting('pgrename.schema', true), ''), 'public') AS table_schema,
+           ARRAY(SELECT trim(x) FROM unnest(string_to_array(current_setting('pgrename.schemas', true), ',')) AS x)
+               AS schemas,
            coalesce(nullif(current_setting('pgrename.object_names', true), ''), 'table_prefix') AS object_names,
            coalesce(nullif(current_setting('pgrename.keep_names', true), ''), '[]')::jsonb AS keep_names,
            coalesce(current_setting('pgrename.partitions', true), '') = 'rename' AS rename_partitions
 ),
+table_key AS (
+    -- Each key of the map and of pgrename.columns, read as schema and table name.
+    SELECT k.key, CASE WHEN k.qualified THEN split_part(k.key, '.', 1) ELSE s.table_schema END AS table_schema,
+           CASE WHEN k.qualified THEN substr(k.key, strpos(k.key, '.') + 1) ELSE k.key END AS table_name
+    FROM setting AS s
+    CROSS JOIN LATERAL (
+        SELECT m.key, strpos(m.key, '.') > 0 AND split_part(m.key, '.', 1) = ANY (s.schemas) AS qualified
+        FROM (SELECT jsonb_object_keys(coalesce(nullif(current_setting('pgrename.map', true), ''), '{}')::jsonb)
+              UNION
+              SELECT jsonb_object_keys(coalesce(nullif(current_setting('pgrename.columns', true), ''), '{}')::jsonb))
+             AS m (key)
+    ) AS k
+),
 mapped_table AS (
     -- A table that does not exist keeps a row with a NULL oid, so that preflight can name it.
-    SELECT m.key AS source_table, m.value AS target_table, s.table_schema, c.oid AS table_oid
-    FROM setting AS s
-    CROSS JOIN jsonb_each_text(coalesce(nullif(current_setting('pgrename.map', true), ''), '{}')::jsonb) AS m
+    SELECT k.table_name AS source_table, m.value AS target_table, k.table_schema, c.oid AS table_oid
+    FROM jsonb_each_text(coalesce(nullif(current_setting('pgrename.map', true), ''), '{}')::jsonb) AS m
+    JOIN table_key AS k ON k.key = m.key
     LEFT JOIN pg_class AS c
-           ON c.oid = to_regclass(format('%I.%I', s.table_schema, m.key)) AND c.relkind IN ('r', 'p')
+           ON c.oid = to_regclass(format('%I.%I', k.table_schema, k.table_name)) AND c.relkind IN ('r', 'p')
 ),
 named_table AS (
     -- The mapped tables and, when partitions are renamed, their partitions at every level that are
@@ -63,17 +82,17 @@ named_table AS (
       AND left(pc.relname, length(t.source_table) + 1) = t.source_table || '_'
 ),
 chain_step AS (
-    -- A -> B while B -> C: B must move first. Depth = how many renames must precede this one.
-    SELECT source_table, target_table, 0 AS depth, ARRAY[source_table] AS path
+    -- A -> B while B -> C in one schema: B must move first. Depth = how many renames must precede this one.
+    SELECT table_schema, source_table, target_table, 0 AS depth, ARRAY[source_table] AS path
     FROM mapped_table
     UNION ALL
-    SELECT c.source_table, t.target_table, c.depth + 1, c.path || t.source_table
+    SELECT c.table_schema, c.source_table, t.target_table, c.depth + 1, c.path || t.source_table
     FROM chain_step AS c
-    JOIN mapped_table AS t ON t.source_table = c.target_table
+    JOIN mapped_table AS t ON t.table_schema = c.table_schema AND t.source_table = c.target_table
     WHERE t.source_table <> ALL (c.path)
 ),
 rename_order AS (
-    SELECT source_table, max(depth) AS depth FROM chain_step GROUP BY source_table
+    SELECT table_schema, source_table, max(depth) AS depth FROM chain_step GROUP BY table_schema, source_table
 ),
 dependent AS (
     -- Each object a table owns, with what its PostgreSQL default name is made of: a label and the
@@ -115,8 +134,9 @@ dependent AS (
     WHERE tg.tgfoid NOT IN (SELECT oid FROM pg_proc WHERE pronamespace::regnamespace::text = 'pgrename')
 ),
 column_rename AS (
-    SELECT r.key AS source_table, c.key AS column_name, c.value AS new_name
+    SELECT k.table_schema, k.table_name AS source_table, c.key AS column_name, c.value AS new_name
     FROM jsonb_each(coalesce(nullif(current_setting('pgrename.columns', true), ''), '{}')::jsonb) AS r
+    JOIN table_key AS k ON k.key = r.key
     CROSS JOIN jsonb_each_text(r.value) AS c
 ),
 planned_column AS (
@@ -140,7 +160,8 @@ planned_column AS (
         FROM (SELECT attname, attnum FROM pg_attribute
               WHERE attrelid = t.table_oid AND attnum > 0 AND NOT attisdropped) AS a
         FULL JOIN (SELECT column_name, new_name FROM column_rename
-                   WHERE source_table = t.source_table) AS cr ON cr.column_name = a.attname
+                   WHERE table_schema = t.table_schema AND source_table = t.source_table) AS cr
+               ON cr.column_name = a.attname
     ) AS c
     WHERE t.table_oid IS NOT NULL
 ),
@@ -150,7 +171,7 @@ new_column_name AS MATERIALIZED (
     -- MATERIALIZED, as default_name below: computed once, not again for each object.
     SELECT t.table_oid, a.attnum, c.new_name
     FROM named_table AS t
-    JOIN mapped_table AS root ON root.source_table = t.root_table
+    JOIN mapped_table AS root ON root.table_schema = t.table_schema AND root.source_table = t.root_table
     JOIN pg_attribute AS a ON a.attrelid = t.table_oid AND a.attnum > 0 AND NOT a.attisdropped
     JOIN planned_column AS c ON c.table_oid = root.table_oid AND c.attname = a.attname
 ),
@@ -278,10 +299,11 @@ planned AS (
     WHERE t.table_oid IS NOT NULL
       AND left(o.object_name, length(t.source_table) + 1) IN (t.source_table || '_', t.source_table || '.')
 )
-SELECT row_number() OVER (ORDER BY o.depth, p.root_table COLLATE "C", p.source_table <> p.root_table,
+SELECT row_number() OVER (ORDER BY o.depth, p.root_table COLLATE "C", p.table_schema COLLATE "C",
+                                   p.source_table <> p.root_table,
                                    p.source_table COLLATE "C", p.kind_order, p.object_order COLLATE "C")::int AS ordinal,
        p.kind, p.table_schema, p.source_table, p.target_table, p.object_schema, p.object_name, p.target_name, p.note,
        p.table_prefix_name, p.postgres_defaults_name
 FROM planned AS p
-JOIN rename_order AS o ON o.source_table = p.root_table
+JOIN rename_order AS o ON o.table_schema = p.table_schema AND o.source_table = p.root_table
 ORDER BY ordinal;

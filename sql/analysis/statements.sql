@@ -13,15 +13,29 @@
 --
 -- Runs as is in psql:
 --   SET pgrename.schema = 'public';
---   SET pgrename.map = '{"User": "users"}';
+--   SET pgrename.schemas = 'public,sales';   -- optional: several schemas (default: pgrename.schema)
+--   SET pgrename.map = '{"User": "users", "sales.Customer": "customer"}';
 --   \i sql/analysis/statements.sql
-WITH mapped AS (
-    SELECT m.key AS source_table, to_regclass(format('%I.%I', s.table_schema, m.key)) AS table_oid
+WITH setting AS (
+    SELECT s.table_schema,
+           ARRAY(SELECT trim(x) FROM unnest(string_to_array(coalesce(nullif(current_setting('pgrename.schemas', true), ''),
+                                                                     s.table_schema), ',')) AS x) AS schemas
     FROM (SELECT coalesce(nullif(current_setting('pgrename.schema', true), ''), 'public') AS table_schema) AS s
+),
+mapped AS (
+    -- source_table: the table as the map names it ("sales.Customer": table Customer of schema sales,
+    -- listed in pgrename.schemas; any other key is a table of pgrename.schema).
+    SELECT m.key AS source_table, k.table_schema, k.table_name, to_regclass(format('%I.%I', k.table_schema, k.table_name)) AS table_oid
+    FROM setting AS s
     CROSS JOIN jsonb_each_text(coalesce(nullif(current_setting('pgrename.map', true), ''), '{}')::jsonb) AS m
+    CROSS JOIN LATERAL (SELECT strpos(m.key, '.') > 0 AND split_part(m.key, '.', 1) = ANY (s.schemas) AS qualified) AS q
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN q.qualified THEN split_part(m.key, '.', 1) ELSE s.table_schema END AS table_schema,
+               CASE WHEN q.qualified THEN substr(m.key, strpos(m.key, '.') + 1) ELSE m.key END AS table_name
+    ) AS k
 ),
 named (source_table, uses_kind, uses_name) AS (
-    SELECT source_table, 'table', source_table FROM mapped
+    SELECT source_table, 'table', table_name FROM mapped
     UNION ALL
     SELECT m.source_table, 'constraint', con.conname::text
     FROM mapped AS m JOIN pg_constraint AS con ON con.conrelid = m.table_oid

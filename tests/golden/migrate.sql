@@ -1,5 +1,5 @@
--- pgrename script, sha256 58e0a24da39b79eacd7b39fccbae0b63884423f90cbdda8e5c7e90d4ee39d850 of every line after these two (tail -n +3 FILE | sha256sum)
-SELECT set_config('pgrename.script_sha256', '58e0a24da39b79eacd7b39fccbae0b63884423f90cbdda8e5c7e90d4ee39d850', true);
+-- pgrename script, sha256 d6c42ab071b66bf72e881a3ff3d73bc1fb8c1c6e322f16328391d5bd0f9cb0c5 of every line after these two (tail -n +3 FILE | sha256sum)
+SELECT set_config('pgrename.script_sha256', 'd6c42ab071b66bf72e881a3ff3d73bc1fb8c1c6e322f16328391d5bd0f9cb0c5', true);
 -- ==== sql/header.sql.j2
 -- pgrename migration 'assistant_snake_case': rename 6 table(s) in schema
 -- "public", the 21 object(s) named after them and 2 column(s);
@@ -70,40 +70,40 @@ CREATE TEMPORARY TABLE pgrename_plan ON COMMIT DROP AS
 WITH planned AS (
     SELECT *
     FROM jsonb_to_recordset('[
- {"ordinal": 1, "kind": "table", "source_table": "AssistantChatMessage", "target_table": "chat_messages", "object_schema": "public", "object_name": "AssistantChatMessage", "target_name": "chat_messages", "at_contract": false},
- {"ordinal": 2, "kind": "constraint", "source_table": "AssistantChatMessage", "target_table": "chat_messages", "object_schema": "public", "object_name": "AssistantChatMessage_pkey", "target_name": "chat_messages_pkey", "at_contract": false},
- {"ordinal": 3, "kind": "constraint", "source_table": "AssistantChatMessage", "target_table": "chat_messages", "object_schema": "public", "object_name": "AssistantChatMessage_role_check", "target_name": "chat_messages_role_check", "at_contract": false},
- {"ordinal": 4, "kind": "constraint", "source_table": "AssistantChatMessage", "target_table": "chat_messages", "object_schema": "public", "object_name": "AssistantChatMessage_sessionId_fkey", "target_name": "chat_messages_sessionId_fkey", "at_contract": false},
- {"ordinal": 5, "kind": "index", "source_table": "AssistantChatMessage", "target_table": "chat_messages", "object_schema": "public", "object_name": "AssistantChatMessage_sessionId_idx", "target_name": "chat_messages_sessionId_idx", "at_contract": false},
- {"ordinal": 12, "kind": "table", "source_table": "AssistantChatSession", "target_table": "chat_sessions", "object_schema": "public", "object_name": "AssistantChatSession", "target_name": "chat_sessions", "at_contract": false},
- {"ordinal": 13, "kind": "constraint", "source_table": "AssistantChatSession", "target_table": "chat_sessions", "object_schema": "public", "object_name": "AssistantChatSession_pkey", "target_name": "chat_sessions_pkey", "at_contract": false},
- {"ordinal": 14, "kind": "constraint", "source_table": "AssistantChatSession", "target_table": "chat_sessions", "object_schema": "public", "object_name": "AssistantChatSession_userId_fkey", "target_name": "chat_sessions_userId_fkey", "at_contract": false},
- {"ordinal": 15, "kind": "index", "source_table": "AssistantChatSession", "target_table": "chat_sessions", "object_schema": "public", "object_name": "AssistantChatSession_userId_idx", "target_name": "chat_sessions_userId_idx", "at_contract": false},
- {"ordinal": 17, "kind": "trigger", "source_table": "AssistantChatSession", "target_table": "chat_sessions", "object_schema": "public", "object_name": "AssistantChatSession_set_updated_at", "target_name": "chat_sessions_set_updated_at", "at_contract": false},
- {"ordinal": 20, "kind": "column", "source_table": "AssistantChatSession", "target_table": "chat_sessions", "object_schema": "public", "object_name": "sessionName", "target_name": "title", "at_contract": false},
- {"ordinal": 21, "kind": "column", "source_table": "AssistantChatSession", "target_table": "chat_sessions", "object_schema": "public", "object_name": "lastActiveAt", "target_name": "lastMessageAt", "at_contract": false},
- {"ordinal": 24, "kind": "table", "source_table": "AssistantConversation", "target_table": "chat_sessions_temp", "object_schema": "public", "object_name": "AssistantConversation", "target_name": "chat_sessions_temp", "at_contract": false},
- {"ordinal": 25, "kind": "constraint", "source_table": "AssistantConversation", "target_table": "chat_sessions_temp", "object_schema": "public", "object_name": "AssistantConversation_pkey", "target_name": "chat_sessions_temp_pkey", "at_contract": false},
- {"ordinal": 26, "kind": "constraint", "source_table": "AssistantConversation", "target_table": "chat_sessions_temp", "object_schema": "public", "object_name": "AssistantConversation_userId_fkey", "target_name": "chat_sessions_temp_userId_fkey", "at_contract": false},
- {"ordinal": 31, "kind": "table", "source_table": "AssistantFolder", "target_table": "chat_folders", "object_schema": "public", "object_name": "AssistantFolder", "target_name": "chat_folders", "at_contract": false},
- {"ordinal": 32, "kind": "constraint", "source_table": "AssistantFolder", "target_table": "chat_folders", "object_schema": "public", "object_name": "AssistantFolder_pkey", "target_name": "chat_folders_pkey", "at_contract": false},
- {"ordinal": 33, "kind": "constraint", "source_table": "AssistantFolder", "target_table": "chat_folders", "object_schema": "public", "object_name": "AssistantFolder_userId_fkey", "target_name": "chat_folders_userId_fkey", "at_contract": false},
- {"ordinal": 34, "kind": "index", "source_table": "AssistantFolder", "target_table": "chat_folders", "object_schema": "public", "object_name": "AssistantFolder_userId_idx", "target_name": "chat_folders_userId_idx", "at_contract": false},
- {"ordinal": 39, "kind": "table", "source_table": "AssistantMessage", "target_table": "chat_messages_temp", "object_schema": "public", "object_name": "AssistantMessage", "target_name": "chat_messages_temp", "at_contract": false},
- {"ordinal": 40, "kind": "constraint", "source_table": "AssistantMessage", "target_table": "chat_messages_temp", "object_schema": "public", "object_name": "AssistantMessage_conversationId_fkey", "target_name": "chat_messages_temp_conversationId_fkey", "at_contract": false},
- {"ordinal": 41, "kind": "constraint", "source_table": "AssistantMessage", "target_table": "chat_messages_temp", "object_schema": "public", "object_name": "AssistantMessage_pkey", "target_name": "chat_messages_temp_pkey", "at_contract": false},
- {"ordinal": 42, "kind": "index", "source_table": "AssistantMessage", "target_table": "chat_messages_temp", "object_schema": "public", "object_name": "AssistantMessage_conversationId_idx", "target_name": "chat_messages_temp_conversationId_idx", "at_contract": false},
- {"ordinal": 43, "kind": "sequence", "source_table": "AssistantMessage", "target_table": "chat_messages_temp", "object_schema": "public", "object_name": "AssistantMessage_id_seq", "target_name": "chat_messages_temp_id_seq", "at_contract": false},
- {"ordinal": 49, "kind": "table", "source_table": "User", "target_table": "users", "object_schema": "public", "object_name": "User", "target_name": "users", "at_contract": false},
- {"ordinal": 50, "kind": "constraint", "source_table": "User", "target_table": "users", "object_schema": "public", "object_name": "User_email_check", "target_name": "users_email_check", "at_contract": false},
- {"ordinal": 51, "kind": "constraint", "source_table": "User", "target_table": "users", "object_schema": "public", "object_name": "User_pkey", "target_name": "users_pkey", "at_contract": false},
- {"ordinal": 52, "kind": "index", "source_table": "User", "target_table": "users", "object_schema": "public", "object_name": "User_email_key", "target_name": "users_email_key", "at_contract": false},
- {"ordinal": 53, "kind": "index", "source_table": "User", "target_table": "users", "object_schema": "public", "object_name": "User_username_key", "target_name": "users_username_key", "at_contract": false}
+ {"ordinal": 1, "kind": "table", "table_schema": "public", "source_table": "AssistantChatMessage", "target_table": "chat_messages", "object_schema": "public", "object_name": "AssistantChatMessage", "target_name": "chat_messages", "at_contract": false},
+ {"ordinal": 2, "kind": "constraint", "table_schema": "public", "source_table": "AssistantChatMessage", "target_table": "chat_messages", "object_schema": "public", "object_name": "AssistantChatMessage_pkey", "target_name": "chat_messages_pkey", "at_contract": false},
+ {"ordinal": 3, "kind": "constraint", "table_schema": "public", "source_table": "AssistantChatMessage", "target_table": "chat_messages", "object_schema": "public", "object_name": "AssistantChatMessage_role_check", "target_name": "chat_messages_role_check", "at_contract": false},
+ {"ordinal": 4, "kind": "constraint", "table_schema": "public", "source_table": "AssistantChatMessage", "target_table": "chat_messages", "object_schema": "public", "object_name": "AssistantChatMessage_sessionId_fkey", "target_name": "chat_messages_sessionId_fkey", "at_contract": false},
+ {"ordinal": 5, "kind": "index", "table_schema": "public", "source_table": "AssistantChatMessage", "target_table": "chat_messages", "object_schema": "public", "object_name": "AssistantChatMessage_sessionId_idx", "target_name": "chat_messages_sessionId_idx", "at_contract": false},
+ {"ordinal": 12, "kind": "table", "table_schema": "public", "source_table": "AssistantChatSession", "target_table": "chat_sessions", "object_schema": "public", "object_name": "AssistantChatSession", "target_name": "chat_sessions", "at_contract": false},
+ {"ordinal": 13, "kind": "constraint", "table_schema": "public", "source_table": "AssistantChatSession", "target_table": "chat_sessions", "object_schema": "public", "object_name": "AssistantChatSession_pkey", "target_name": "chat_sessions_pkey", "at_contract": false},
+ {"ordinal": 14, "kind": "constraint", "table_schema": "public", "source_table": "AssistantChatSession", "target_table": "chat_sessions", "object_schema": "public", "object_name": "AssistantChatSession_userId_fkey", "target_name": "chat_sessions_userId_fkey", "at_contract": false},
+ {"ordinal": 15, "kind": "index", "table_schema": "public", "source_table": "AssistantChatSession", "target_table": "chat_sessions", "object_schema": "public", "object_name": "AssistantChatSession_userId_idx", "target_name": "chat_sessions_userId_idx", "at_contract": false},
+ {"ordinal": 17, "kind": "trigger", "table_schema": "public", "source_table": "AssistantChatSession", "target_table": "chat_sessions", "object_schema": "public", "object_name": "AssistantChatSession_set_updated_at", "target_name": "chat_sessions_set_updated_at", "at_contract": false},
+ {"ordinal": 20, "kind": "column", "table_schema": "public", "source_table": "AssistantChatSession", "target_table": "chat_sessions", "object_schema": "public", "object_name": "sessionName", "target_name": "title", "at_contract": false},
+ {"ordinal": 21, "kind": "column", "table_schema": "public", "source_table": "AssistantChatSession", "target_table": "chat_sessions", "object_schema": "public", "object_name": "lastActiveAt", "target_name": "lastMessageAt", "at_contract": false},
+ {"ordinal": 24, "kind": "table", "table_schema": "public", "source_table": "AssistantConversation", "target_table": "chat_sessions_temp", "object_schema": "public", "object_name": "AssistantConversation", "target_name": "chat_sessions_temp", "at_contract": false},
+ {"ordinal": 25, "kind": "constraint", "table_schema": "public", "source_table": "AssistantConversation", "target_table": "chat_sessions_temp", "object_schema": "public", "object_name": "AssistantConversation_pkey", "target_name": "chat_sessions_temp_pkey", "at_contract": false},
+ {"ordinal": 26, "kind": "constraint", "table_schema": "public", "source_table": "AssistantConversation", "target_table": "chat_sessions_temp", "object_schema": "public", "object_name": "AssistantConversation_userId_fkey", "target_name": "chat_sessions_temp_userId_fkey", "at_contract": false},
+ {"ordinal": 31, "kind": "table", "table_schema": "public", "source_table": "AssistantFolder", "target_table": "chat_folders", "object_schema": "public", "object_name": "AssistantFolder", "target_name": "chat_folders", "at_contract": false},
+ {"ordinal": 32, "kind": "constraint", "table_schema": "public", "source_table": "AssistantFolder", "target_table": "chat_folders", "object_schema": "public", "object_name": "AssistantFolder_pkey", "target_name": "chat_folders_pkey", "at_contract": false},
+ {"ordinal": 33, "kind": "constraint", "table_schema": "public", "source_table": "AssistantFolder", "target_table": "chat_folders", "object_schema": "public", "object_name": "AssistantFolder_userId_fkey", "target_name": "chat_folders_userId_fkey", "at_contract": false},
+ {"ordinal": 34, "kind": "index", "table_schema": "public", "source_table": "AssistantFolder", "target_table": "chat_folders", "object_schema": "public", "object_name": "AssistantFolder_userId_idx", "target_name": "chat_folders_userId_idx", "at_contract": false},
+ {"ordinal": 39, "kind": "table", "table_schema": "public", "source_table": "AssistantMessage", "target_table": "chat_messages_temp", "object_schema": "public", "object_name": "AssistantMessage", "target_name": "chat_messages_temp", "at_contract": false},
+ {"ordinal": 40, "kind": "constraint", "table_schema": "public", "source_table": "AssistantMessage", "target_table": "chat_messages_temp", "object_schema": "public", "object_name": "AssistantMessage_conversationId_fkey", "target_name": "chat_messages_temp_conversationId_fkey", "at_contract": false},
+ {"ordinal": 41, "kind": "constraint", "table_schema": "public", "source_table": "AssistantMessage", "target_table": "chat_messages_temp", "object_schema": "public", "object_name": "AssistantMessage_pkey", "target_name": "chat_messages_temp_pkey", "at_contract": false},
+ {"ordinal": 42, "kind": "index", "table_schema": "public", "source_table": "AssistantMessage", "target_table": "chat_messages_temp", "object_schema": "public", "object_name": "AssistantMessage_conversationId_idx", "target_name": "chat_messages_temp_conversationId_idx", "at_contract": false},
+ {"ordinal": 43, "kind": "sequence", "table_schema": "public", "source_table": "AssistantMessage", "target_table": "chat_messages_temp", "object_schema": "public", "object_name": "AssistantMessage_id_seq", "target_name": "chat_messages_temp_id_seq", "at_contract": false},
+ {"ordinal": 49, "kind": "table", "table_schema": "public", "source_table": "User", "target_table": "users", "object_schema": "public", "object_name": "User", "target_name": "users", "at_contract": false},
+ {"ordinal": 50, "kind": "constraint", "table_schema": "public", "source_table": "User", "target_table": "users", "object_schema": "public", "object_name": "User_email_check", "target_name": "users_email_check", "at_contract": false},
+ {"ordinal": 51, "kind": "constraint", "table_schema": "public", "source_table": "User", "target_table": "users", "object_schema": "public", "object_name": "User_pkey", "target_name": "users_pkey", "at_contract": false},
+ {"ordinal": 52, "kind": "index", "table_schema": "public", "source_table": "User", "target_table": "users", "object_schema": "public", "object_name": "User_email_key", "target_name": "users_email_key", "at_contract": false},
+ {"ordinal": 53, "kind": "index", "table_schema": "public", "source_table": "User", "target_table": "users", "object_schema": "public", "object_name": "User_username_key", "target_name": "users_username_key", "at_contract": false}
 ]')
-         AS planned (ordinal integer, kind text, source_table text, target_table text, object_schema text,
+         AS planned (ordinal integer, kind text, table_schema text, source_table text, target_table text, object_schema text,
                      object_name text, target_name text, at_contract boolean)
 )
-SELECT planned.*, 'public'::text AS table_schema, t.oid AS table_oid,
+SELECT planned.*, t.oid AS table_oid,
        CASE planned.kind
            WHEN 'table' THEN t.oid
            WHEN 'constraint' THEN (SELECT oid FROM pg_constraint WHERE conrelid = t.oid AND conname = planned.object_name)
@@ -122,7 +122,7 @@ SELECT planned.*, 'public'::text AS table_schema, t.oid AS table_oid,
        END AS object_subid
 FROM planned
 LEFT JOIN pg_class AS t
-       ON t.oid = to_regclass(format('%I.%I', 'public', planned.source_table))
+       ON t.oid = to_regclass(format('%I.%I', planned.table_schema, planned.source_table))
       AND t.relkind IN ('r', 'p');
 
 -- Each check below adds its row here: its name and the problems it found (none: NULL). The
@@ -134,10 +134,13 @@ CREATE TEMPORARY TABLE pgrename_check (
 ) ON COMMIT DROP;
 
 -- ---- sql/verify/preflight/030_tables_exist.sql.j2
--- Every table to rename exists, as a table.
+-- Every table to rename exists, as a table, in a schema that exists (a schema's name misspelt
+-- in the config is named as such, not as each of its tables).
 INSERT INTO pgrename_check (check_name, problems)
 SELECT 'every table to rename exists',
-       array_agg(format('table %I.%I does not exist', table_schema, source_table) ORDER BY ordinal)
+       array_agg(CASE WHEN to_regnamespace(quote_ident(table_schema)) IS NULL
+                      THEN format('schema %I does not exist (table %I.%I)', table_schema, table_schema, source_table)
+                      ELSE format('table %I.%I does not exist', table_schema, source_table) END ORDER BY ordinal)
 FROM pgrename_plan
 WHERE kind = 'table' AND table_oid IS NULL;
 
@@ -168,7 +171,7 @@ WITH named AS (
     LEFT JOIN pg_constraint AS con ON con.oid = p.object_oid AND p.kind = 'constraint'
     WHERE p.kind IN ('index', 'sequence', 'table') OR con.contype IN ('p', 'u', 'x')
     UNION ALL
-    SELECT p.kind || ' on table ' || quote_ident(p.target_table), p.target_name
+    SELECT p.kind || ' on table ' || quote_ident(p.table_schema) || '.' || quote_ident(p.target_table), p.target_name
     FROM pgrename_plan AS p WHERE p.kind IN ('constraint', 'trigger')
 )
 INSERT INTO pgrename_check (check_name, problems)
@@ -231,8 +234,8 @@ WITH column_after AS (
     WHERE a.attrelid IN (SELECT table_oid FROM pgrename_plan) AND a.attnum > 0 AND NOT a.attisdropped
     UNION ALL
     SELECT p.table_oid, added.column_name
-    FROM (VALUES ('users', 'role'), ('users', 'emailVerified'), ('chat_folders', 'description'), ('chat_folders', 'color'), ('chat_folders', 'isDefault'), ('chat_folders', 'sessionCount'), ('chat_sessions', 'folderId'), ('chat_sessions', 'isActive')) AS added (table_name, column_name)
-    JOIN pgrename_plan AS p ON p.kind = 'table' AND p.target_table = added.table_name
+    FROM (VALUES ('public', 'users', 'role'), ('public', 'users', 'emailVerified'), ('public', 'chat_folders', 'description'), ('public', 'chat_folders', 'color'), ('public', 'chat_folders', 'isDefault'), ('public', 'chat_folders', 'sessionCount'), ('public', 'chat_sessions', 'folderId'), ('public', 'chat_sessions', 'isActive')) AS added (table_schema, table_name, column_name)
+    JOIN pgrename_plan AS p ON p.kind = 'table' AND p.table_schema = added.table_schema AND p.target_table = added.table_name
 )
 INSERT INTO pgrename_check (check_name, problems)
 SELECT 'every column name is free on its table',
@@ -242,29 +245,30 @@ FROM (SELECT table_oid, column_name, count(*) AS n FROM column_after GROUP BY 1,
 -- ---- sql/verify/preflight/090_additions_possible.sql.j2
 -- What the migration creates: types it can create, columns it can add to every existing row,
 -- foreign keys to tables that will exist, views under names the renames set free.
-WITH addition (kind, table_name, object_name, column_type, type_is_enum, not_null, has_default, references_table) AS (
+WITH addition (kind, object_schema, table_name, object_name, column_type, type_is_enum, not_null, has_default,
+              references_schema, references_table) AS (
     VALUES
-        ('type', NULL, 'UserRole', NULL, FALSE, FALSE, FALSE, NULL),
-        ('column', 'users', 'role', 'UserRole', TRUE, TRUE, TRUE, NULL),
-        ('column', 'users', 'emailVerified', 'boolean', FALSE, TRUE, TRUE, NULL),
-        ('column', 'chat_folders', 'description', 'text', FALSE, FALSE, FALSE, NULL),
-        ('column', 'chat_folders', 'color', 'text', FALSE, FALSE, FALSE, NULL),
-        ('column', 'chat_folders', 'isDefault', 'boolean', FALSE, TRUE, TRUE, NULL),
-        ('column', 'chat_folders', 'sessionCount', 'integer', FALSE, TRUE, TRUE, NULL),
-        ('column', 'chat_sessions', 'folderId', 'text', FALSE, FALSE, FALSE, NULL),
-        ('column', 'chat_sessions', 'isActive', 'boolean', FALSE, TRUE, TRUE, NULL),
-        ('constraint', 'chat_sessions', 'chat_sessions_folderId_fkey', NULL, FALSE, FALSE, FALSE, 'chat_folders'),
-        ('merge', 'chat_sessions', 'chat_sessions_temp', NULL, FALSE, FALSE, FALSE, NULL),
-        ('merge', 'chat_messages', 'chat_messages_temp', NULL, FALSE, FALSE, FALSE, NULL),
-        ('view', 'users', 'User', NULL, FALSE, FALSE, FALSE, NULL),
-        ('view', 'chat_folders', 'AssistantFolder', NULL, FALSE, FALSE, FALSE, NULL),
-        ('view', 'chat_sessions', 'AssistantChatSession', NULL, FALSE, FALSE, FALSE, NULL),
-        ('view', 'chat_messages', 'AssistantChatMessage', NULL, FALSE, FALSE, FALSE, NULL),
-        ('view', 'chat_sessions_temp', 'AssistantConversation', NULL, FALSE, FALSE, FALSE, NULL),
-        ('view', 'chat_messages_temp', 'AssistantMessage', NULL, FALSE, FALSE, FALSE, NULL)
+        ('type', 'public', NULL, 'UserRole', NULL, FALSE, FALSE, FALSE, 'public', NULL),
+        ('column', 'public', 'users', 'role', 'UserRole', TRUE, TRUE, TRUE, 'public', NULL),
+        ('column', 'public', 'users', 'emailVerified', 'boolean', FALSE, TRUE, TRUE, 'public', NULL),
+        ('column', 'public', 'chat_folders', 'description', 'text', FALSE, FALSE, FALSE, 'public', NULL),
+        ('column', 'public', 'chat_folders', 'color', 'text', FALSE, FALSE, FALSE, 'public', NULL),
+        ('column', 'public', 'chat_folders', 'isDefault', 'boolean', FALSE, TRUE, TRUE, 'public', NULL),
+        ('column', 'public', 'chat_folders', 'sessionCount', 'integer', FALSE, TRUE, TRUE, 'public', NULL),
+        ('column', 'public', 'chat_sessions', 'folderId', 'text', FALSE, FALSE, FALSE, 'public', NULL),
+        ('column', 'public', 'chat_sessions', 'isActive', 'boolean', FALSE, TRUE, TRUE, 'public', NULL),
+        ('constraint', 'public', 'chat_sessions', 'chat_sessions_folderId_fkey', NULL, FALSE, FALSE, FALSE, 'public', 'chat_folders'),
+        ('merge', 'public', 'chat_sessions', 'chat_sessions_temp', NULL, FALSE, FALSE, FALSE, 'public', NULL),
+        ('merge', 'public', 'chat_messages', 'chat_messages_temp', NULL, FALSE, FALSE, FALSE, 'public', NULL),
+        ('view', 'public', 'users', 'User', NULL, FALSE, FALSE, FALSE, 'public', NULL),
+        ('view', 'public', 'chat_folders', 'AssistantFolder', NULL, FALSE, FALSE, FALSE, 'public', NULL),
+        ('view', 'public', 'chat_sessions', 'AssistantChatSession', NULL, FALSE, FALSE, FALSE, 'public', NULL),
+        ('view', 'public', 'chat_messages', 'AssistantChatMessage', NULL, FALSE, FALSE, FALSE, 'public', NULL),
+        ('view', 'public', 'chat_sessions_temp', 'AssistantConversation', NULL, FALSE, FALSE, FALSE, 'public', NULL),
+        ('view', 'public', 'chat_messages_temp', 'AssistantMessage', NULL, FALSE, FALSE, FALSE, 'public', NULL)
 ), trouble AS (
-    SELECT format('type %I.%I exists already', 'public', object_name) AS what
-    FROM addition WHERE kind = 'type' AND to_regtype(format('%I.%I', 'public', object_name)) IS NOT NULL
+    SELECT format('type %I.%I exists already', object_schema, object_name) AS what
+    FROM addition WHERE kind = 'type' AND to_regtype(format('%I.%I', object_schema, object_name)) IS NOT NULL
     UNION ALL
     SELECT format('column %I.%I: type %s does not exist', table_name, object_name, column_type)
     FROM addition WHERE kind = 'column' AND NOT type_is_enum AND to_regtype(column_type) IS NULL
@@ -276,11 +280,12 @@ WITH addition (kind, table_name, object_name, column_type, type_is_enum, not_nul
     SELECT format('constraint %I references table %I, which will not exist', object_name, references_table)
     FROM addition
     WHERE kind = 'constraint'
-      AND references_table NOT IN (SELECT target_table FROM pgrename_plan WHERE kind = 'table')
-      AND to_regclass(format('%I.%I', 'public', references_table)) IS NULL
+      AND (references_schema, references_table) NOT IN (SELECT object_schema, target_table FROM pgrename_plan WHERE kind = 'table')
+      AND to_regclass(format('%I.%I', references_schema, references_table)) IS NULL
     UNION ALL
     SELECT format('compatibility view %I cannot be created: another table takes that name', object_name)
-    FROM addition WHERE kind = 'view' AND object_name IN (SELECT target_table FROM pgrename_plan WHERE kind = 'table')
+    FROM addition
+    WHERE kind = 'view' AND (object_schema, object_name) IN (SELECT object_schema, target_table FROM pgrename_plan WHERE kind = 'table')
     UNION ALL
     SELECT format('%s name %I is %s bytes, over the limit of %s', kind, object_name, octet_length(object_name),
                   current_setting('max_identifier_length'))
@@ -298,7 +303,7 @@ FROM trouble;
 -- legacy table with LIMIT 0 (no row is read) into a stand-in of the target's columns, type-check.
 -- Names are those after the renames, as the merge sees them.
 CREATE TEMPORARY TABLE pgrename_column_after ON COMMIT DROP AS
-SELECT p.target_table AS table_name, p.source_table, a.attname AS name_now,
+SELECT p.table_schema, p.target_table AS table_name, p.source_table, a.attname AS name_now,
        coalesce(c.target_name, a.attname) AS column_name, format_type(a.atttypid, a.atttypmod) AS column_type
 FROM pgrename_plan AS p
 JOIN pg_attribute AS a ON a.attrelid = p.table_oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -306,35 +311,35 @@ LEFT JOIN pgrename_plan AS c ON c.kind = 'column' AND c.object_oid = a.attrelid 
 WHERE p.kind = 'table'
 UNION ALL
 -- added by this migration; an enum it creates stands in as text
-SELECT 'users', NULL, NULL, 'role',
+SELECT 'public', 'users', NULL, NULL, 'role',
        coalesce(to_regtype('UserRole')::text, 'text')
 UNION ALL
 -- added by this migration; an enum it creates stands in as text
-SELECT 'users', NULL, NULL, 'emailVerified',
+SELECT 'public', 'users', NULL, NULL, 'emailVerified',
        coalesce(to_regtype('boolean')::text, 'text')
 UNION ALL
 -- added by this migration; an enum it creates stands in as text
-SELECT 'chat_folders', NULL, NULL, 'description',
+SELECT 'public', 'chat_folders', NULL, NULL, 'description',
        coalesce(to_regtype('text')::text, 'text')
 UNION ALL
 -- added by this migration; an enum it creates stands in as text
-SELECT 'chat_folders', NULL, NULL, 'color',
+SELECT 'public', 'chat_folders', NULL, NULL, 'color',
        coalesce(to_regtype('text')::text, 'text')
 UNION ALL
 -- added by this migration; an enum it creates stands in as text
-SELECT 'chat_folders', NULL, NULL, 'isDefault',
+SELECT 'public', 'chat_folders', NULL, NULL, 'isDefault',
        coalesce(to_regtype('boolean')::text, 'text')
 UNION ALL
 -- added by this migration; an enum it creates stands in as text
-SELECT 'chat_folders', NULL, NULL, 'sessionCount',
+SELECT 'public', 'chat_folders', NULL, NULL, 'sessionCount',
        coalesce(to_regtype('integer')::text, 'text')
 UNION ALL
 -- added by this migration; an enum it creates stands in as text
-SELECT 'chat_sessions', NULL, NULL, 'folderId',
+SELECT 'public', 'chat_sessions', NULL, NULL, 'folderId',
        coalesce(to_regtype('text')::text, 'text')
 UNION ALL
 -- added by this migration; an enum it creates stands in as text
-SELECT 'chat_sessions', NULL, NULL, 'isActive',
+SELECT 'public', 'chat_sessions', NULL, NULL, 'isActive',
        coalesce(to_regtype('boolean')::text, 'text')
 ;
 
@@ -348,21 +353,21 @@ DECLARE
     stand_in text;
 BEGIN
     -- chat_sessions_temp into chat_sessions
-    SELECT source_table INTO source_now FROM pgrename_plan WHERE kind = 'table' AND target_table = 'chat_sessions_temp';
-    SELECT source_table INTO into_now FROM pgrename_plan WHERE kind = 'table' AND target_table = 'chat_sessions';
+    SELECT source_table INTO source_now FROM pgrename_plan WHERE kind = 'table' AND table_schema = 'public' AND target_table = 'chat_sessions_temp';
+    SELECT source_table INTO into_now FROM pgrename_plan WHERE kind = 'table' AND table_schema = 'public' AND target_table = 'chat_sessions';
     merge_problems := '{}';
     SELECT merge_problems || coalesce(array_agg(format('merge %s into %s: %s %s is not a column of %s (after the renames)',
                                                        source_now, into_now, CASE WHEN wanted.is_key THEN 'key' ELSE 'column' END,
                                                        wanted.column_name, 'chat_sessions')), '{}')
     INTO merge_problems
     FROM (VALUES ('id', true), ('userId', false), ('title', false), ('createdAt', false), ('lastMessageAt', false)) AS wanted (column_name, is_key)
-    WHERE NOT EXISTS (SELECT FROM pgrename_column_after AS c WHERE c.table_name = 'chat_sessions' AND c.column_name = wanted.column_name);
+    WHERE NOT EXISTS (SELECT FROM pgrename_column_after AS c WHERE c.table_schema = 'public' AND c.table_name = 'chat_sessions' AND c.column_name = wanted.column_name);
     SELECT merge_problems || coalesce(array_agg(format('merge %s into %s: column %s of %s (after the renames) does not exist',
                                                        source_now, into_now, copied.column_name, 'chat_sessions_temp')), '{}')
     INTO merge_problems
     FROM (VALUES ('id'), ('userId'), ('title'), ('createdAt'), ('createdAt')) AS copied (column_name)
     WHERE copied.column_name IS NOT NULL
-      AND NOT EXISTS (SELECT FROM pgrename_column_after AS c WHERE c.table_name = 'chat_sessions_temp' AND c.column_name = copied.column_name);
+      AND NOT EXISTS (SELECT FROM pgrename_column_after AS c WHERE c.table_schema = 'public' AND c.table_name = 'chat_sessions_temp' AND c.column_name = copied.column_name);
     SELECT merge_problems || coalesce(array_agg(format(
                'merge %s into %s: key %s is %s in %s and %s in %s: copied as it is, its values would not meet '
                'the target''s; map it with an expression of the target''s type, e.g. %s: "''legacy_'' || %s"',
@@ -370,15 +375,15 @@ BEGIN
                quote_ident(k.source_column))), '{}')
     INTO merge_problems
     FROM (VALUES ('id', 'id')) AS k (into_column, source_column)
-    JOIN pgrename_column_after AS s ON s.table_name = 'chat_sessions_temp' AND s.column_name = k.source_column
-    JOIN pgrename_column_after AS t ON t.table_name = 'chat_sessions' AND t.column_name = k.into_column
+    JOIN pgrename_column_after AS s ON s.table_schema = 'public' AND s.table_name = 'chat_sessions_temp' AND s.column_name = k.source_column
+    JOIN pgrename_column_after AS t ON t.table_schema = 'public' AND t.table_name = 'chat_sessions' AND t.column_name = k.into_column
     WHERE s.column_type <> t.column_type;
     IF cardinality(merge_problems) = 0 THEN
         SELECT string_agg(format('%I AS %I', name_now, column_name), ', ') INTO legacy_row
-        FROM pgrename_column_after WHERE table_name = 'chat_sessions_temp';
+        FROM pgrename_column_after WHERE table_schema = 'public' AND table_name = 'chat_sessions_temp';
         SELECT string_agg(format('%I %s', column_name, column_type), ', ') INTO stand_in
         FROM pgrename_column_after
-        WHERE table_name = 'chat_sessions'
+        WHERE table_schema = 'public' AND table_name = 'chat_sessions'
           AND column_name IN ('id', 'userId', 'title', 'createdAt', 'lastMessageAt');
         EXECUTE format('CREATE TEMPORARY TABLE pgrename_merge_stand_in (%s) ON COMMIT DROP', stand_in);
         BEGIN
@@ -393,21 +398,21 @@ BEGIN
     END IF;
     problems := problems || merge_problems;
     -- chat_messages_temp into chat_messages
-    SELECT source_table INTO source_now FROM pgrename_plan WHERE kind = 'table' AND target_table = 'chat_messages_temp';
-    SELECT source_table INTO into_now FROM pgrename_plan WHERE kind = 'table' AND target_table = 'chat_messages';
+    SELECT source_table INTO source_now FROM pgrename_plan WHERE kind = 'table' AND table_schema = 'public' AND target_table = 'chat_messages_temp';
+    SELECT source_table INTO into_now FROM pgrename_plan WHERE kind = 'table' AND table_schema = 'public' AND target_table = 'chat_messages';
     merge_problems := '{}';
     SELECT merge_problems || coalesce(array_agg(format('merge %s into %s: %s %s is not a column of %s (after the renames)',
                                                        source_now, into_now, CASE WHEN wanted.is_key THEN 'key' ELSE 'column' END,
                                                        wanted.column_name, 'chat_messages')), '{}')
     INTO merge_problems
     FROM (VALUES ('id', true), ('sessionId', false), ('role', false), ('content', false), ('createdAt', false)) AS wanted (column_name, is_key)
-    WHERE NOT EXISTS (SELECT FROM pgrename_column_after AS c WHERE c.table_name = 'chat_messages' AND c.column_name = wanted.column_name);
+    WHERE NOT EXISTS (SELECT FROM pgrename_column_after AS c WHERE c.table_schema = 'public' AND c.table_name = 'chat_messages' AND c.column_name = wanted.column_name);
     SELECT merge_problems || coalesce(array_agg(format('merge %s into %s: column %s of %s (after the renames) does not exist',
                                                        source_now, into_now, copied.column_name, 'chat_messages_temp')), '{}')
     INTO merge_problems
     FROM (VALUES ('conversationId'), ('role'), ('content'), ('createdAt')) AS copied (column_name)
     WHERE copied.column_name IS NOT NULL
-      AND NOT EXISTS (SELECT FROM pgrename_column_after AS c WHERE c.table_name = 'chat_messages_temp' AND c.column_name = copied.column_name);
+      AND NOT EXISTS (SELECT FROM pgrename_column_after AS c WHERE c.table_schema = 'public' AND c.table_name = 'chat_messages_temp' AND c.column_name = copied.column_name);
     SELECT merge_problems || coalesce(array_agg(format(
                'merge %s into %s: key %s is %s in %s and %s in %s: copied as it is, its values would not meet '
                'the target''s; map it with an expression of the target''s type, e.g. %s: "''legacy_'' || %s"',
@@ -415,15 +420,15 @@ BEGIN
                quote_ident(k.source_column))), '{}')
     INTO merge_problems
     FROM (VALUES (NULL::text, NULL::text)) AS k (into_column, source_column)
-    JOIN pgrename_column_after AS s ON s.table_name = 'chat_messages_temp' AND s.column_name = k.source_column
-    JOIN pgrename_column_after AS t ON t.table_name = 'chat_messages' AND t.column_name = k.into_column
+    JOIN pgrename_column_after AS s ON s.table_schema = 'public' AND s.table_name = 'chat_messages_temp' AND s.column_name = k.source_column
+    JOIN pgrename_column_after AS t ON t.table_schema = 'public' AND t.table_name = 'chat_messages' AND t.column_name = k.into_column
     WHERE s.column_type <> t.column_type;
     IF cardinality(merge_problems) = 0 THEN
         SELECT string_agg(format('%I AS %I', name_now, column_name), ', ') INTO legacy_row
-        FROM pgrename_column_after WHERE table_name = 'chat_messages_temp';
+        FROM pgrename_column_after WHERE table_schema = 'public' AND table_name = 'chat_messages_temp';
         SELECT string_agg(format('%I %s', column_name, column_type), ', ') INTO stand_in
         FROM pgrename_column_after
-        WHERE table_name = 'chat_messages'
+        WHERE table_schema = 'public' AND table_name = 'chat_messages'
           AND column_name IN ('id', 'sessionId', 'role', 'content', 'createdAt');
         EXECUTE format('CREATE TEMPORARY TABLE pgrename_merge_stand_in (%s) ON COMMIT DROP', stand_in);
         BEGIN
@@ -481,12 +486,13 @@ $merges_prepared$;
 
 -- ---- sql/verify/preflight/100_no_swaps.sql.j2
 -- A swap (A -> B and B -> A) has no order that works; a chain (A -> B, B -> C) does.
-WITH RECURSIVE walk (start_name, current_name, path) AS (
-    SELECT source_table, target_table, ARRAY[source_table]
+WITH RECURSIVE walk (table_schema, start_name, current_name, path) AS (
+    SELECT table_schema, source_table, target_table, ARRAY[source_table]
     FROM pgrename_plan WHERE kind = 'table'
     UNION ALL
-    SELECT w.start_name, p.target_table, w.path || p.source_table
-    FROM walk AS w JOIN pgrename_plan AS p ON p.kind = 'table' AND p.source_table = w.current_name
+    SELECT w.table_schema, w.start_name, p.target_table, w.path || p.source_table
+    FROM walk AS w
+    JOIN pgrename_plan AS p ON p.kind = 'table' AND p.table_schema = w.table_schema AND p.source_table = w.current_name
     WHERE p.source_table <> ALL (w.path)
 )
 INSERT INTO pgrename_check (check_name, problems)
@@ -581,6 +587,7 @@ SET LOCAL lock_timeout = '5s';
 INSERT INTO pgrename.audit (event, migration, sql_checksum, details)
 SELECT 'migration_start', 'assistant_snake_case', current_setting('pgrename.script_sha256'),
        jsonb_build_object('schema', 'public',
+                          'schemas', jsonb_agg(DISTINCT table_schema) FILTER (WHERE kind = 'table'),
                           'tables', count(*) FILTER (WHERE kind = 'table'),
                           'objects', count(*),
                           -- the backup taken just before, when the runner's profile takes one
@@ -620,7 +627,7 @@ ORDER BY ordinal;
 INSERT INTO pgrename.added_object (migration, ordinal, kind, object_schema, table_name, object_name, detail)
 VALUES
     ('assistant_snake_case', 1, 'type', 'public', NULL, 'UserRole', '{"values": ["USER", "ADMIN"]}'),
-    ('assistant_snake_case', 2, 'column', 'public', 'users', 'role', '{"default": "USER", "default_sql": null, "not_null": true, "type": "UserRole", "type_is_enum": true}'),
+    ('assistant_snake_case', 2, 'column', 'public', 'users', 'role', '{"default": "USER", "default_sql": null, "not_null": true, "type": "UserRole", "type_is_enum": true, "type_schema": "public"}'),
     ('assistant_snake_case', 3, 'column', 'public', 'users', 'emailVerified', '{"default": false, "default_sql": null, "not_null": true, "type": "boolean", "type_is_enum": false}'),
     ('assistant_snake_case', 4, 'column', 'public', 'chat_folders', 'description', '{"default": null, "default_sql": null, "not_null": false, "type": "text", "type_is_enum": false}'),
     ('assistant_snake_case', 5, 'column', 'public', 'chat_folders', 'color', '{"default": null, "default_sql": null, "not_null": false, "type": "text", "type_is_enum": false}'),
@@ -628,7 +635,7 @@ VALUES
     ('assistant_snake_case', 7, 'column', 'public', 'chat_folders', 'sessionCount', '{"default": 0, "default_sql": null, "not_null": true, "type": "integer", "type_is_enum": false}'),
     ('assistant_snake_case', 8, 'column', 'public', 'chat_sessions', 'folderId', '{"default": null, "default_sql": null, "not_null": false, "type": "text", "type_is_enum": false}'),
     ('assistant_snake_case', 9, 'column', 'public', 'chat_sessions', 'isActive', '{"default": true, "default_sql": null, "not_null": true, "type": "boolean", "type_is_enum": false}'),
-    ('assistant_snake_case', 10, 'constraint', 'public', 'chat_sessions', 'chat_sessions_folderId_fkey', '{"column": "folderId", "on_delete": "SET NULL", "on_update": "CASCADE", "references": "chat_folders"}'),
+    ('assistant_snake_case', 10, 'constraint', 'public', 'chat_sessions', 'chat_sessions_folderId_fkey', '{"column": "folderId", "on_delete": "SET NULL", "on_update": "CASCADE", "references": "chat_folders", "references_schema": "public"}'),
     ('assistant_snake_case', 11, 'merge', 'public', 'chat_sessions', 'chat_sessions_temp', '{"columns": [["id", "id", false], ["userId", "userId", false], ["title", "title", false], ["createdAt", "createdAt", false], ["lastMessageAt", "createdAt", false]], "key": ["id"], "on_conflict": "skip"}'),
     ('assistant_snake_case', 12, 'merge', 'public', 'chat_messages', 'chat_messages_temp', '{"columns": [["id", "\u0027legacy_msg_\u0027 || id", true], ["sessionId", "conversationId", false], ["role", "role", false], ["content", "content", false], ["createdAt", "createdAt", false]], "key": ["id"], "on_conflict": "skip"}'),
     ('assistant_snake_case', 13, 'view', 'public', 'users', 'User', '{"columns": [["id", "id"], ["email", "email"], ["username", "username"], ["firstName", "firstName"], ["lastName", "lastName"], ["isActive", "isActive"], ["createdAt", "createdAt"], ["updatedAt", "updatedAt"]]}'),
@@ -836,14 +843,15 @@ DECLARE
     grant_row record;
 BEGIN
     FOR grant_row IN
-        SELECT v.view_name, acl.grantee, string_agg(acl.privilege_type, ', ' ORDER BY acl.privilege_type) AS privileges
-        FROM (VALUES ('User', 'users'), ('AssistantFolder', 'chat_folders'), ('AssistantChatSession', 'chat_sessions'), ('AssistantChatMessage', 'chat_messages'), ('AssistantConversation', 'chat_sessions_temp'), ('AssistantMessage', 'chat_messages_temp')) AS v (view_name, table_name)
-        JOIN pg_class AS c ON c.oid = to_regclass(format('%I.%I', 'public', v.table_name))
+        SELECT v.view_schema, v.view_name, acl.grantee,
+               string_agg(acl.privilege_type, ', ' ORDER BY acl.privilege_type) AS privileges
+        FROM (VALUES ('public', 'User', 'users'), ('public', 'AssistantFolder', 'chat_folders'), ('public', 'AssistantChatSession', 'chat_sessions'), ('public', 'AssistantChatMessage', 'chat_messages'), ('public', 'AssistantConversation', 'chat_sessions_temp'), ('public', 'AssistantMessage', 'chat_messages_temp')) AS v (view_schema, view_name, table_name)
+        JOIN pg_class AS c ON c.oid = to_regclass(format('%I.%I', v.view_schema, v.table_name))
         CROSS JOIN LATERAL aclexplode(c.relacl) AS acl
         WHERE acl.grantee <> c.relowner
-        GROUP BY v.view_name, acl.grantee
+        GROUP BY v.view_schema, v.view_name, acl.grantee
     LOOP
-        EXECUTE format('GRANT %s ON %I.%I TO %s', grant_row.privileges, 'public', grant_row.view_name,
+        EXECUTE format('GRANT %s ON %I.%I TO %s', grant_row.privileges, grant_row.view_schema, grant_row.view_name,
                        CASE WHEN grant_row.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(grant_row.grantee)) END);
     END LOOP;
 END
@@ -857,47 +865,47 @@ DECLARE
     default_row record;
 BEGIN
     FOR default_row IN
-        SELECT v.view_name, v.view_column, pg_get_expr(d.adbin, d.adrelid) AS default_sql
+        SELECT v.view_schema, v.view_name, v.view_column, pg_get_expr(d.adbin, d.adrelid) AS default_sql
         FROM (VALUES
-                  ('User', 'users', 'id', 'id'),
-                  ('User', 'users', 'email', 'email'),
-                  ('User', 'users', 'username', 'username'),
-                  ('User', 'users', 'firstName', 'firstName'),
-                  ('User', 'users', 'lastName', 'lastName'),
-                  ('User', 'users', 'isActive', 'isActive'),
-                  ('User', 'users', 'createdAt', 'createdAt'),
-                  ('User', 'users', 'updatedAt', 'updatedAt'),
-                  ('AssistantFolder', 'chat_folders', 'id', 'id'),
-                  ('AssistantFolder', 'chat_folders', 'userId', 'userId'),
-                  ('AssistantFolder', 'chat_folders', 'name', 'name'),
-                  ('AssistantFolder', 'chat_folders', 'createdAt', 'createdAt'),
-                  ('AssistantChatSession', 'chat_sessions', 'id', 'id'),
-                  ('AssistantChatSession', 'chat_sessions', 'userId', 'userId'),
-                  ('AssistantChatSession', 'chat_sessions', 'title', 'sessionName'),
-                  ('AssistantChatSession', 'chat_sessions', 'lastMessageAt', 'lastActiveAt'),
-                  ('AssistantChatSession', 'chat_sessions', 'createdAt', 'createdAt'),
-                  ('AssistantChatSession', 'chat_sessions', 'updatedAt', 'updatedAt'),
-                  ('AssistantChatMessage', 'chat_messages', 'id', 'id'),
-                  ('AssistantChatMessage', 'chat_messages', 'sessionId', 'sessionId'),
-                  ('AssistantChatMessage', 'chat_messages', 'role', 'role'),
-                  ('AssistantChatMessage', 'chat_messages', 'content', 'content'),
-                  ('AssistantChatMessage', 'chat_messages', 'metadata', 'metadata'),
-                  ('AssistantChatMessage', 'chat_messages', 'createdAt', 'createdAt'),
-                  ('AssistantConversation', 'chat_sessions_temp', 'id', 'id'),
-                  ('AssistantConversation', 'chat_sessions_temp', 'userId', 'userId'),
-                  ('AssistantConversation', 'chat_sessions_temp', 'title', 'title'),
-                  ('AssistantConversation', 'chat_sessions_temp', 'createdAt', 'createdAt'),
-                  ('AssistantMessage', 'chat_messages_temp', 'id', 'id'),
-                  ('AssistantMessage', 'chat_messages_temp', 'conversationId', 'conversationId'),
-                  ('AssistantMessage', 'chat_messages_temp', 'role', 'role'),
-                  ('AssistantMessage', 'chat_messages_temp', 'content', 'content'),
-                  ('AssistantMessage', 'chat_messages_temp', 'createdAt', 'createdAt')
-             ) AS v (view_name, table_name, table_column, view_column)
-        JOIN pg_attribute AS col ON col.attrelid = to_regclass(format('%I.%I', 'public', v.table_name))
+                  ('public', 'User', 'users', 'id', 'id'),
+                  ('public', 'User', 'users', 'email', 'email'),
+                  ('public', 'User', 'users', 'username', 'username'),
+                  ('public', 'User', 'users', 'firstName', 'firstName'),
+                  ('public', 'User', 'users', 'lastName', 'lastName'),
+                  ('public', 'User', 'users', 'isActive', 'isActive'),
+                  ('public', 'User', 'users', 'createdAt', 'createdAt'),
+                  ('public', 'User', 'users', 'updatedAt', 'updatedAt'),
+                  ('public', 'AssistantFolder', 'chat_folders', 'id', 'id'),
+                  ('public', 'AssistantFolder', 'chat_folders', 'userId', 'userId'),
+                  ('public', 'AssistantFolder', 'chat_folders', 'name', 'name'),
+                  ('public', 'AssistantFolder', 'chat_folders', 'createdAt', 'createdAt'),
+                  ('public', 'AssistantChatSession', 'chat_sessions', 'id', 'id'),
+                  ('public', 'AssistantChatSession', 'chat_sessions', 'userId', 'userId'),
+                  ('public', 'AssistantChatSession', 'chat_sessions', 'title', 'sessionName'),
+                  ('public', 'AssistantChatSession', 'chat_sessions', 'lastMessageAt', 'lastActiveAt'),
+                  ('public', 'AssistantChatSession', 'chat_sessions', 'createdAt', 'createdAt'),
+                  ('public', 'AssistantChatSession', 'chat_sessions', 'updatedAt', 'updatedAt'),
+                  ('public', 'AssistantChatMessage', 'chat_messages', 'id', 'id'),
+                  ('public', 'AssistantChatMessage', 'chat_messages', 'sessionId', 'sessionId'),
+                  ('public', 'AssistantChatMessage', 'chat_messages', 'role', 'role'),
+                  ('public', 'AssistantChatMessage', 'chat_messages', 'content', 'content'),
+                  ('public', 'AssistantChatMessage', 'chat_messages', 'metadata', 'metadata'),
+                  ('public', 'AssistantChatMessage', 'chat_messages', 'createdAt', 'createdAt'),
+                  ('public', 'AssistantConversation', 'chat_sessions_temp', 'id', 'id'),
+                  ('public', 'AssistantConversation', 'chat_sessions_temp', 'userId', 'userId'),
+                  ('public', 'AssistantConversation', 'chat_sessions_temp', 'title', 'title'),
+                  ('public', 'AssistantConversation', 'chat_sessions_temp', 'createdAt', 'createdAt'),
+                  ('public', 'AssistantMessage', 'chat_messages_temp', 'id', 'id'),
+                  ('public', 'AssistantMessage', 'chat_messages_temp', 'conversationId', 'conversationId'),
+                  ('public', 'AssistantMessage', 'chat_messages_temp', 'role', 'role'),
+                  ('public', 'AssistantMessage', 'chat_messages_temp', 'content', 'content'),
+                  ('public', 'AssistantMessage', 'chat_messages_temp', 'createdAt', 'createdAt')
+             ) AS v (view_schema, view_name, table_name, table_column, view_column)
+        JOIN pg_attribute AS col ON col.attrelid = to_regclass(format('%I.%I', v.view_schema, v.table_name))
                                 AND col.attname = v.table_column AND col.attgenerated = ''
         JOIN pg_attrdef AS d ON d.adrelid = col.attrelid AND d.adnum = col.attnum
     LOOP
-        EXECUTE format('ALTER VIEW %I.%I ALTER COLUMN %I SET DEFAULT %s', 'public', default_row.view_name,
+        EXECUTE format('ALTER VIEW %I.%I ALTER COLUMN %I SET DEFAULT %s', default_row.view_schema, default_row.view_name,
                        default_row.view_column, default_row.default_sql);
     END LOOP;
 END

@@ -1,5 +1,5 @@
--- pgrename script, sha256 c1e3177489855606b72d8466d128a7c10e3e5c9c0c7b031f12ea7ee338bb3516 of every line after these two (tail -n +3 FILE | sha256sum)
-SELECT set_config('pgrename.script_sha256', 'c1e3177489855606b72d8466d128a7c10e3e5c9c0c7b031f12ea7ee338bb3516', true);
+-- pgrename script, sha256 ad0da8338f92dbd14f2b662a1f293f26b1b183c4ee657799c9ce96ba1cab0c97 of every line after these two (tail -n +3 FILE | sha256sum)
+SELECT set_config('pgrename.script_sha256', 'ad0da8338f92dbd14f2b662a1f293f26b1b183c4ee657799c9ce96ba1cab0c97', true);
 -- ==== rollback/header.sql.j2
 -- pgrename rollback of migration 'assistant_snake_case': give 6 table(s) in schema
 -- "public", the 21 object(s) named after them and 2 column(s) their names back.
@@ -257,7 +257,8 @@ SET LOCAL lock_timeout = '5s';
 -- recorded apart by the runner.
 INSERT INTO pgrename.audit (event, migration, sql_checksum, details)
 SELECT 'rollback_start', 'assistant_snake_case', current_setting('pgrename.script_sha256'),
-       jsonb_build_object('schema', 'public', 'objects', count(*))
+       jsonb_build_object('schema', 'public', 'schemas', jsonb_agg(DISTINCT table_schema) FILTER (WHERE kind = 'table'),
+                          'objects', count(*))
 FROM pgrename.renamed_object
 WHERE migration = 'assistant_snake_case';
 

@@ -1,0 +1,123 @@
+"""One migration over two schemas, each with a table called "Customer": tables: names the other
+schema's tables as sales.Customer; one transaction, one history entry, one fingerprint, each
+table renamed (and its view made) in its own schema; rollback gives back the same pg_dump -s."""
+import json
+from pathlib import Path
+
+import pytest
+
+FIXTURE = Path(__file__).parent / "fixtures" / "several_schemas" / "legacy.sql"
+TABLES = {"Customer": "customers", "sales.Customer": "customers", "sales.OrderLine": "order_lines"}
+COLUMNS = {"sales.Customer": {"rename": {"fullName": "full_name"},
+                              "add": {"isActive": {"type": "boolean", "not_null": True, "default": True}}}}
+
+
+@pytest.fixture
+def two_schemas(empty_db):
+    empty_db.execute(FIXTURE.read_text())
+    return empty_db
+
+
+def relations(db, schema: str) -> set[str]:
+    return {row[0] for row in db.query(
+        "SELECT relname FROM pg_class WHERE relnamespace = %s::regnamespace AND relkind IN ('r', 'v', 'i', 'S')",
+        (schema,))}
+
+
+def test_two_schemas_migrate_verify_and_roll_back_as_one(two_schemas):
+    db = two_schemas
+    config = db.write_config(TABLES, schemas=["public", "sales"], columns=COLUMNS)
+    dump = db.schema_dump()
+
+    result = db.runner("migrate", config=config)
+    assert result.code == 0, result.text
+    assert relations(db, "public") == {"customers", "customers_pkey", "customers_email_key", "customers_id_seq",
+                                       "Customer"}
+    assert relations(db, "sales") == {"customers", "customers_pkey", "customers_accountId_idx", "customers_id_seq",
+                                      "order_lines", "order_lines_pkey", "order_lines_id_seq",
+                                      "Customer", "OrderLine"}
+    assert db.scalar("SELECT conname FROM pg_constraint WHERE conrelid = 'sales.order_lines'::regclass"
+                     " AND contype = 'f'") == "order_lines_customerId_fkey"
+    assert db.scalar('SELECT count(*) FROM sales.customers WHERE "isActive"') == 50
+    # the script says what it covers, and both schemas are in one history entry and one audit row
+    migrate_sql = (db.workdir / "build" / "migrate.sql").read_text()
+    assert "rename 3 table(s) in schemas\n-- \"public\", \"sales\"," in migrate_sql
+    assert "--   \"sales\".\"Customer\" -> \"customers\"\n" in migrate_sql
+    assert db.query("SELECT migration, status FROM pgrename.history") == [("test_migration", "applied")]
+    assert db.scalar("SELECT details -> 'schemas' FROM pgrename.audit WHERE event = 'migration_start'") \
+        == ["public", "sales"]
+
+    # an old client of each schema, through the views and the grants copied to them
+    with db.connect() as conn:
+        conn.execute("SET ROLE several_schemas_client")
+        new_id = conn.execute('INSERT INTO sales."Customer" ("fullName", "accountId") VALUES (%s, 1) RETURNING id',
+                              ("Late buyer",)).fetchone()[0]
+        conn.execute('UPDATE public."Customer" SET "fullName" = %s WHERE id = 1', ("Renamed account",))
+        assert conn.execute('SELECT count(*) FROM sales."OrderLine"').fetchone()[0] == 200
+    assert db.scalar("SELECT full_name FROM sales.customers WHERE id = %s", (new_id,)) == "Late buyer"
+    assert db.scalar('SELECT "fullName" FROM public.customers WHERE id = 1') == "Renamed account"
+
+    assert db.runner("verify", config=config).code == 0
+
+    result = db.runner("rollback", config=config)
+    assert result.code == 0, result.text
+    assert db.schema_dump() == dump
+    assert db.scalar('SELECT count(*) FROM sales."Customer"') == 51
+
+
+def test_analyze_reports_each_schema_s_tables_by_their_keys(two_schemas):
+    db = two_schemas
+    config = db.write_config(TABLES, schemas=["public", "sales"])
+    result = db.runner("analyze", "--format", "json", config=config)
+    assert result.code == 0, result.text
+    report = json.loads(result.out)
+    assert report["database"]["schemas"] == ["public", "sales"]
+    assert {(t["table_schema"], t["source_table"], t["status"]) for t in report["tables"]} == {
+        ("public", "Customer", "mapped"), ("sales", "Customer", "mapped"), ("sales", "OrderLine", "mapped")}
+    assert report["conflicts"] == []
+    assert set(report["dependencies"]) == {"Customer", "sales.Customer", "sales.OrderLine"}
+    assert {d["name"] for d in report["dependencies"]["sales.Customer"] if d["kind"] == "foreign key in"} \
+        == {"OrderLine_customerId_fkey"}
+    assert {v["source_table"] for v in report["volume"]} == set(TABLES)
+
+
+def test_the_starter_config_names_the_other_schema_s_tables_qualified(two_schemas, tmp_path):
+    db = two_schemas
+    config = db.write_config({}, schemas=["public", "sales"])
+    written = tmp_path / "starter.yaml"
+    result = db.runner("analyze", "--write-config", str(written), config=config)
+    assert result.code == 0, result.text
+    text = written.read_text()
+    assert "schemas:\n- public\n- sales\n" in text
+    assert "  Customer: customer\n" in text and "  sales.Customer: customer\n" in text
+    assert "  sales.OrderLine: order_line\n" in text
+
+
+@pytest.mark.parametrize("tables, schemas, prepare, message", [
+    ({"ghost.Thing": "thing"}, ["public", "ghost"], None,
+     'schema ghost does not exist (table ghost."Thing")'),
+    ({"sales.Customer": "customers"}, ["public", "sales"], "CREATE TABLE sales.customers (id integer)",
+     "relation sales.customers"),
+])
+def test_a_missing_schema_or_a_name_taken_in_the_table_s_schema_is_refused(two_schemas, tables, schemas, prepare,
+                                                                           message):
+    db = two_schemas
+    if prepare:
+        db.execute(prepare)
+    config = db.write_config(tables, schemas=schemas)
+    dump = db.schema_dump()
+    result = db.runner("migrate", config=config)
+    assert result.code == 3, result.text
+    assert "pgrename preflight failed" in result.text and message in result.text, result.text
+    assert db.schema_dump() == dump
+    assert db.scalar("SELECT count(*) FROM pgrename.history") == 0
+
+
+def test_the_same_target_in_another_schema_is_no_collision_but_in_the_same_one_is(two_schemas):
+    db = two_schemas
+    config = db.write_config({"Customer": "clients", "sales.Customer": "clients", "sales.OrderLine": "clients"},
+                             schemas=["public", "sales"])
+    result = db.runner("analyze", "--format", "json", config=config)
+    report = json.loads(result.out)
+    duplicates = {(c["table_schema"], c["source_table"]) for c in report["conflicts"] if c["kind"] == "duplicate_target"}
+    assert duplicates == {("sales", "Customer"), ("sales", "OrderLine")}
