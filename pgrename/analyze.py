@@ -242,7 +242,8 @@ def _sync_section(report: dict) -> str:
 def _tables_section(report: dict, tables: dict[str, str], config: Config) -> str:
     """The map, a line a table, each with analyze's conflicts about it as a comment beside it."""
     if not tables:
-        return (f"# Nothing matched: no table of schema(s) {', '.join(report['database']['schemas'])} is mapped or proposed by the "
+        schemas = report["database"]["schemas"]
+        return (f"# Nothing matched: no table of schema{'s' if len(schemas) > 1 else ''} {', '.join(schemas)} is mapped or proposed by the "
                 "naming rule\n# (every name is snake_case already, or include/exclude left it out). Map tables "
                 "here by hand,\n# one a line: CurrentName: target_name.\ntables: {}\n")
     said: dict[str, list[str]] = {}

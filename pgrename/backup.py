@@ -144,12 +144,13 @@ def run_psql(conninfo: str, script: Path) -> None:
         raise BackupFailed("; ".join(said) or done.stderr.strip() or f"psql exited with {done.returncode}")
 
 
-def take(conn: psycopg.Connection, conninfo: str, schema: str, tables: list[str] | None, jobs: int = 1) -> Backup:
-    """A verified dump of the database, or of only the given tables: custom format, or with
-    jobs > 1 directory format dumped by that many parallel workers."""
+def take(conn: psycopg.Connection, conninfo: str, tables: list[tuple[str, str]] | None, jobs: int = 1) -> Backup:
+    """A verified dump of the database, or of only the given tables (schema, name): custom format,
+    or with jobs > 1 directory format dumped by that many parallel workers."""
     if tables:
-        size = conn.execute("SELECT coalesce(sum(pg_total_relation_size(to_regclass(format('%%I.%%I', %s::text, t)))), 0)"
-                            "::bigint FROM unnest(%s::text[]) AS t", (schema, tables)).fetchone()[0]
+        size = conn.execute("SELECT coalesce(sum(pg_total_relation_size(to_regclass(format('%%I.%%I', s, t)))), 0)"
+                            "::bigint FROM unnest(%s::text[], %s::text[]) AS d (s, t)",
+                            ([s for s, _ in tables], [t for _, t in tables])).fetchone()[0]
     else:
         size = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
     BACKUP_DIR.mkdir(parents=True, exist_ok=True)
@@ -161,7 +162,7 @@ def take(conn: psycopg.Connection, conninfo: str, schema: str, tables: list[str]
     path = BACKUP_DIR / f"{conn.info.dbname}-{time.strftime('%Y%m%d-%H%M%S')}{scope}.dump"
     connection, env = _connection_args(conninfo)
     # A pg_dump pattern in double quotes matches the name literally, a doubled " as one: ident's quoting.
-    selection = [arg for table in tables or [] for arg in ("--table", f"{ident(schema)}.{ident(table)}")]
+    selection = [arg for schema, table in tables or [] for arg in ("--table", f"{ident(schema)}.{ident(table)}")]
     layout = ["--format=directory", f"--jobs={jobs}"] if jobs > 1 else ["--format=custom"]
     dump = subprocess.run([client_tool("pg_dump"), *layout, "--no-password", "--file", str(path),
                            *selection, *connection], capture_output=True, text=True, env=env)

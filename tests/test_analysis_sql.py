@@ -24,9 +24,9 @@ def test_discovery_proposes_names_by_the_naming_rule(empty_db):
     empty_db.execute('CREATE TABLE "HTTPRequestLog" (id int); CREATE TABLE "UserID" (id int);'
                      ' CREATE TABLE "OAuth2Token" (id int); CREATE TABLE already_snake (id int)')
     found = rows(empty_db, "discovery.sql", "SET pgrename.exclude = 'User*'")
-    assert {r[0]: (r[1], r[2]) for r in found} == {
-        "HTTPRequestLog": ("rule", "http_request_log"), "UserID": ("excluded", ""),
-        "OAuth2Token": ("rule", "o_auth2_token"), "already_snake": ("snake_case", "")}
+    assert {r[1]: (r[0], r[2], r[3]) for r in found} == {
+        "HTTPRequestLog": ("public", "rule", "http_request_log"), "UserID": ("public", "excluded", ""),
+        "OAuth2Token": ("public", "rule", "o_auth2_token"), "already_snake": ("public", "snake_case", "")}
 
 
 def test_every_analysis_query_runs_as_is_in_psql(demo_db):
@@ -59,7 +59,7 @@ def test_column_rule_and_table_rule_are_the_same_rule(empty_db):
     names = ["User", "AssistantChatSession", "HTTPRequestLog", "UserID", "OAuth2Token", "Table2Go", "already_snake",
              "lastMessageAt", "isActive", "XMLHttpRequest", "User Profile", "Order-Item", "legacy.Thing", "Two  Spaces"]
     empty_db.execute(" ".join(f'CREATE TABLE "{n}" ("{n}" int);' for n in names))
-    tables = {r[0]: r[3] for r in rows(empty_db, "discovery.sql")}
+    tables = {r[1]: r[4] for r in rows(empty_db, "discovery.sql")}
     plan = rows(empty_db, "rename_plan.sql", "SET pgrename.column_rule = 'snake_case'",
                 "SET pgrename.map = '" + "{" + ", ".join(f'"{n}": "t{i}"' for i, n in enumerate(names)) + "}'")
     columns = {r[6]: r[7] for r in plan if r[1] == "column"}

@@ -44,8 +44,8 @@ def load(db, files: list[str]) -> None:
 def naming_rule_map(db) -> dict[str, str]:
     """The map discovery proposes: every table not yet snake_case, by the naming rule."""
     rows = psql(db.url, "-At", "-F", "\t", "-f", str(PROJECT_DIR / "sql" / "analysis" / "discovery.sql")).stdout
-    return {fields[0]: fields[2] for fields in (line.split("\t") for line in rows.splitlines())
-            if fields[1] == "rule"}
+    return {fields[1]: fields[3] for fields in (line.split("\t") for line in rows.splitlines())
+            if fields[2] == "rule"}
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -33,7 +33,7 @@ def test_a_profile_from_the_command_line_wins(tmp_path):
 
 def test_additions_come_in_the_order_they_are_made_with_what_rollback_needs():
     loaded = config.load_config(DEMO_CONFIG)
-    columns = [{"kind": "column", "source_table": "User", "object_name": "email", "target_name": "email",
+    columns = [{"kind": "column", "table_schema": "public", "source_table": "User", "object_name": "email", "target_name": "email",
                 "note": None}]
     found = plan.additions(loaded, columns)
     assert [a["kind"] for a in found][:1] == ["type"] and found[0]["detail"] == {"values": ["USER", "ADMIN"]}

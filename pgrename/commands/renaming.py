@@ -106,7 +106,8 @@ def cmd_plan(ctx: Context, as_json: bool = False) -> int:
         raise Failure(failed.report(), failed.exit_code()) from None
     written = write_build(plan, migrate)
     if as_json:
-        json_output.emit("plan", {"migration": plan.migration, "schema": plan.schema, "renames": plan.renames,
+        json_output.emit("plan", {"migration": plan.migration, "schema": plan.schema, "schemas": plan.schemas(),
+                                  "renames": plan.renames,
                                   "left_alone": plan.left_alone, "additions": plan.additions,
                                   "scripts": {name: {"path": path, "sha256": sha256}
                                               for name, (path, sha256) in written.items()}})
@@ -147,9 +148,10 @@ def take_backup(ctx: Context, plan: plans.Plan) -> None:
     ctx.conn.execute("SELECT set_config('pgrename.backup', '', false)")
     if not ctx.config.profile.auto_backup:
         return
-    tables = [r["object_name"] for r in plan.tables()] if ctx.config.profile.backup_scope == "tables" else None
+    tables = ([(r["object_schema"], r["object_name"]) for r in plan.tables()]
+              if ctx.config.profile.backup_scope == "tables" else None)
     try:
-        taken = backup.take(ctx.conn, ctx.conninfo, ctx.config.schema, tables, ctx.config.profile.backup_jobs)
+        taken = backup.take(ctx.conn, ctx.conninfo, tables, ctx.config.profile.backup_jobs)
     except backup.BackupFailed as error:
         raise Failure(f"backup: {error}; nothing was changed") from None
     log.info("backup (%s): %s, %s bytes, sha256 %s, verified with pg_restore --list",
