@@ -56,8 +56,10 @@ def collect(conn: psycopg.Connection, config: Config, exact_counts: bool) -> dic
     conflicts = _rows(conn, "conflicts.sql")
     # The other queries name a table as the map does (its key): schema-qualified outside config.schema.
     key = config.table_keys.key
-    planned_names = {(key(r["table_schema"], r["source_table"]), r["object_name"]): r["target_name"] for r in plan.renames}
-    viewed = {key(a["object_schema"], a["object_name"]) for a in plan.additions if a["kind"] == "view"}  # old names a view answers to
+    planned_names = {(key(r["table_schema"], r["source_table"]), r["object_name"]): r["target_name"]
+                     for r in plan.renames}
+    # the old names a view answers to
+    viewed = {key(a["object_schema"], a["object_name"]) for a in plan.additions if a["kind"] == "view"}
     dependencies: dict[str, list[dict]] = {}
     conflict_targets: dict[tuple[str, str], str] = {}
     users_of_object_names: list[dict] = []
@@ -243,12 +245,13 @@ def _tables_section(report: dict, tables: dict[str, str], config: Config) -> str
     """The map, a line a table, each with analyze's conflicts about it as a comment beside it."""
     if not tables:
         schemas = report["database"]["schemas"]
-        return (f"# Nothing matched: no table of schema{'s' if len(schemas) > 1 else ''} {', '.join(schemas)} is mapped or proposed by the "
-                "naming rule\n# (every name is snake_case already, or include/exclude left it out). Map tables "
-                "here by hand,\n# one a line: CurrentName: target_name.\ntables: {}\n")
+        return (f"# Nothing matched: no table of schema{'s' if len(schemas) > 1 else ''} {', '.join(schemas)} "
+                "is mapped or proposed by the naming rule\n# (every name is snake_case already, or include/exclude "
+                "left it out). Map tables here by hand,\n# one a line: CurrentName: target_name.\ntables: {}\n")
     said: dict[str, list[str]] = {}
     for c in report["conflicts"]:
-        said.setdefault(config.table_keys.key(c["table_schema"], c["source_table"]), []).append(f"{c['severity'].upper()} {c['kind']}: {c['detail']}")
+        said.setdefault(config.table_keys.key(c["table_schema"], c["source_table"]), []).append(
+            f"{c['severity'].upper()} {c['kind']}: {c['detail']}")
     lines = ["tables:"]
     for source, target in tables.items():
         entry = yaml.safe_dump({source: target}, allow_unicode=True, default_flow_style=False).rstrip("\n")

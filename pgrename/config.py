@@ -675,4 +675,10 @@ def _merges(value: object, tables: dict[str, str], keys: TableKeys) -> list[Merg
         if on_conflict not in ("skip", "update"):
             raise ConfigError(f"{where}: on_conflict must be skip or update")
         merges.append(Merge(source, into, key, on_conflict, columns))
+    # pgrename.merged_row and merge_progress name a merge's tables without their schema
+    pairs = [(tables[m.source], tables[m.into]) for m in merges]
+    twice = next((pair for pair in pairs if pairs.count(pair) > 1), None)
+    if twice:
+        raise ConfigError(f"two merges move {twice[0]} into {twice[1]} (in different schemas); pgrename records a "
+                          "merge by those names alone: rename one of the pairs differently, or merge in two migrations")
     return merges

@@ -27,6 +27,11 @@ BAD_CONFIGS = {
                              "merges:\n  - {from: sales.Customer, into: User, key: id, columns: {id: id}}\n",
                              "merge 1: 'sales.Customer' and 'User' are in different schemas; a merge moves rows between "
                              "two tables of one schema"),
+    "same_merge_in_two_schemas": ("migration: m\nschemas: [public, sales]\ntables:\n  A: a\n  ATemp: a_temp\n"
+                                  "  sales.A: a\n  sales.ATemp: a_temp\nmerges:\n"
+                                  "  - {from: ATemp, into: A, key: id, columns: {id: id}}\n"
+                                  "  - {from: sales.ATemp, into: sales.A, key: id, columns: {id: id}}\n",
+                                  "two merges move a_temp into a (in different schemas)"),
 }
 
 

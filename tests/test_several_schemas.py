@@ -1,6 +1,7 @@
 """One migration over two schemas, each with a table called "Customer": tables: names the other
 schema's tables as sales.Customer; one transaction, one history entry, one fingerprint, each
-table renamed (and its view made) in its own schema; rollback gives back the same pg_dump -s."""
+table renamed (and its view made, and dropped by contract) in its own schema; rollback gives back
+the same pg_dump -s."""
 import json
 from pathlib import Path
 
@@ -58,6 +59,10 @@ def test_two_schemas_migrate_verify_and_roll_back_as_one(two_schemas):
     assert db.scalar('SELECT "fullName" FROM public.customers WHERE id = 1') == "Renamed account"
 
     assert db.runner("verify", config=config).code == 0
+    result = db.runner("contract", config=config)  # old clients done: the views go, in both schemas
+    assert result.code == 0, result.text
+    assert "Customer" not in relations(db, "public") | relations(db, "sales")
+    assert "OrderLine" not in relations(db, "sales")
 
     result = db.runner("rollback", config=config)
     assert result.code == 0, result.text
@@ -79,6 +84,10 @@ def test_analyze_reports_each_schema_s_tables_by_their_keys(two_schemas):
     assert {d["name"] for d in report["dependencies"]["sales.Customer"] if d["kind"] == "foreign key in"} \
         == {"OrderLine_customerId_fkey"}
     assert {v["source_table"] for v in report["volume"]} == set(TABLES)
+
+    text = db.runner("analyze", config=config).out
+    assert ", schemas public, sales\n" in text
+    assert "  mapped     sales.Customer -> customers" in text and "  mapped     public.Customer -> customers" in text
 
 
 def test_the_starter_config_names_the_other_schema_s_tables_qualified(two_schemas, tmp_path):
@@ -121,3 +130,43 @@ def test_the_same_target_in_another_schema_is_no_collision_but_in_the_same_one_i
     report = json.loads(result.out)
     duplicates = {(c["table_schema"], c["source_table"]) for c in report["conflicts"] if c["kind"] == "duplicate_target"}
     assert duplicates == {("sales", "Customer"), ("sales", "OrderLine")}
+
+
+def test_object_names_kept_until_contract_are_renamed_by_it_in_each_schema(two_schemas):
+    db = two_schemas
+    config = db.write_config(TABLES, schemas=["public", "sales"], rename_objects="at_contract")
+    dump = db.schema_dump()
+    assert db.runner("migrate", config=config).code == 0
+    assert {"Customer_pkey", "Customer_accountId_idx", "OrderLine_pkey"} <= relations(db, "sales")
+    assert {"Customer_pkey", "Customer_email_key"} <= relations(db, "public")
+
+    result = db.runner("contract", config=config)
+    assert result.code == 0, result.text
+    assert {"customers_pkey", "customers_accountId_idx", "order_lines_pkey", "order_lines_id_seq"} <= relations(db, "sales")
+    assert {"customers_pkey", "customers_email_key", "customers_id_seq"} <= relations(db, "public")
+    assert db.runner("verify", config=config).code == 0
+
+    assert db.runner("rollback", config=config).code == 0
+    assert db.schema_dump() == dump
+
+
+def test_a_merge_in_another_schema_copied_ahead_then_migrated_and_rolled_back(two_schemas):
+    db = two_schemas
+    db.execute('CREATE TABLE sales."OrderLineOld" (id integer PRIMARY KEY, "customerId" integer NOT NULL,'
+               ' amount numeric(10, 2) NOT NULL);'
+               ' INSERT INTO sales."OrderLineOld" SELECT n, 1 + n % 50, n FROM generate_series(1, 30) AS n')
+    config = db.write_config({**TABLES, "sales.OrderLineOld": "order_lines_old"}, schemas=["public", "sales"],
+                             merges=[{"from": "sales.OrderLineOld", "into": "sales.OrderLine", "key": "id",
+                                      "on_conflict": "skip",
+                                      "columns": {"id": "100000 + id", "customerId": "customerId", "amount": "amount"}}])
+    dump = db.schema_dump()
+    result = db.runner("merge-prepare", "--batch-size", "10", config=config)
+    assert result.code == 0, result.text
+    db.execute('INSERT INTO sales."OrderLineOld" VALUES (31, 1, 9.99)')  # after the copy: captured, applied by migrate
+    result = db.runner("migrate", config=config)
+    assert result.code == 0, result.text
+    assert db.scalar("SELECT count(*) FROM sales.order_lines WHERE id > 100000") == 31
+
+    assert db.runner("rollback", config=config).code == 0
+    assert db.schema_dump() == dump
+    assert db.scalar('SELECT count(*) FROM sales."OrderLine"') == 200

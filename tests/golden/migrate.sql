@@ -1,5 +1,5 @@
--- pgrename script, sha256 d6c42ab071b66bf72e881a3ff3d73bc1fb8c1c6e322f16328391d5bd0f9cb0c5 of every line after these two (tail -n +3 FILE | sha256sum)
-SELECT set_config('pgrename.script_sha256', 'd6c42ab071b66bf72e881a3ff3d73bc1fb8c1c6e322f16328391d5bd0f9cb0c5', true);
+-- pgrename script, sha256 eefa255b3f16f694295ab99b3212eb9fd0cc1623a34d199666194431a4c87b28 of every line after these two (tail -n +3 FILE | sha256sum)
+SELECT set_config('pgrename.script_sha256', 'eefa255b3f16f694295ab99b3212eb9fd0cc1623a34d199666194431a4c87b28', true);
 -- ==== sql/header.sql.j2
 -- pgrename migration 'assistant_snake_case': rename 6 table(s) in schema
 -- "public", the 21 object(s) named after them and 2 column(s);
@@ -353,21 +353,27 @@ DECLARE
     stand_in text;
 BEGIN
     -- chat_sessions_temp into chat_sessions
-    SELECT source_table INTO source_now FROM pgrename_plan WHERE kind = 'table' AND table_schema = 'public' AND target_table = 'chat_sessions_temp';
-    SELECT source_table INTO into_now FROM pgrename_plan WHERE kind = 'table' AND table_schema = 'public' AND target_table = 'chat_sessions';
+    SELECT source_table INTO source_now FROM pgrename_plan
+    WHERE kind = 'table' AND table_schema = 'public' AND target_table = 'chat_sessions_temp';
+    SELECT source_table INTO into_now FROM pgrename_plan
+    WHERE kind = 'table' AND table_schema = 'public' AND target_table = 'chat_sessions';
     merge_problems := '{}';
     SELECT merge_problems || coalesce(array_agg(format('merge %s into %s: %s %s is not a column of %s (after the renames)',
                                                        source_now, into_now, CASE WHEN wanted.is_key THEN 'key' ELSE 'column' END,
                                                        wanted.column_name, 'chat_sessions')), '{}')
     INTO merge_problems
     FROM (VALUES ('id', true), ('userId', false), ('title', false), ('createdAt', false), ('lastMessageAt', false)) AS wanted (column_name, is_key)
-    WHERE NOT EXISTS (SELECT FROM pgrename_column_after AS c WHERE c.table_schema = 'public' AND c.table_name = 'chat_sessions' AND c.column_name = wanted.column_name);
+    WHERE NOT EXISTS (SELECT FROM pgrename_column_after AS c
+                      WHERE c.table_schema = 'public' AND c.table_name = 'chat_sessions'
+                        AND c.column_name = wanted.column_name);
     SELECT merge_problems || coalesce(array_agg(format('merge %s into %s: column %s of %s (after the renames) does not exist',
                                                        source_now, into_now, copied.column_name, 'chat_sessions_temp')), '{}')
     INTO merge_problems
     FROM (VALUES ('id'), ('userId'), ('title'), ('createdAt'), ('createdAt')) AS copied (column_name)
     WHERE copied.column_name IS NOT NULL
-      AND NOT EXISTS (SELECT FROM pgrename_column_after AS c WHERE c.table_schema = 'public' AND c.table_name = 'chat_sessions_temp' AND c.column_name = copied.column_name);
+      AND NOT EXISTS (SELECT FROM pgrename_column_after AS c
+                      WHERE c.table_schema = 'public' AND c.table_name = 'chat_sessions_temp'
+                        AND c.column_name = copied.column_name);
     SELECT merge_problems || coalesce(array_agg(format(
                'merge %s into %s: key %s is %s in %s and %s in %s: copied as it is, its values would not meet '
                'the target''s; map it with an expression of the target''s type, e.g. %s: "''legacy_'' || %s"',
@@ -375,8 +381,10 @@ BEGIN
                quote_ident(k.source_column))), '{}')
     INTO merge_problems
     FROM (VALUES ('id', 'id')) AS k (into_column, source_column)
-    JOIN pgrename_column_after AS s ON s.table_schema = 'public' AND s.table_name = 'chat_sessions_temp' AND s.column_name = k.source_column
-    JOIN pgrename_column_after AS t ON t.table_schema = 'public' AND t.table_name = 'chat_sessions' AND t.column_name = k.into_column
+    JOIN pgrename_column_after AS s
+      ON s.table_schema = 'public' AND s.table_name = 'chat_sessions_temp' AND s.column_name = k.source_column
+    JOIN pgrename_column_after AS t
+      ON t.table_schema = 'public' AND t.table_name = 'chat_sessions' AND t.column_name = k.into_column
     WHERE s.column_type <> t.column_type;
     IF cardinality(merge_problems) = 0 THEN
         SELECT string_agg(format('%I AS %I', name_now, column_name), ', ') INTO legacy_row
@@ -398,21 +406,27 @@ BEGIN
     END IF;
     problems := problems || merge_problems;
     -- chat_messages_temp into chat_messages
-    SELECT source_table INTO source_now FROM pgrename_plan WHERE kind = 'table' AND table_schema = 'public' AND target_table = 'chat_messages_temp';
-    SELECT source_table INTO into_now FROM pgrename_plan WHERE kind = 'table' AND table_schema = 'public' AND target_table = 'chat_messages';
+    SELECT source_table INTO source_now FROM pgrename_plan
+    WHERE kind = 'table' AND table_schema = 'public' AND target_table = 'chat_messages_temp';
+    SELECT source_table INTO into_now FROM pgrename_plan
+    WHERE kind = 'table' AND table_schema = 'public' AND target_table = 'chat_messages';
     merge_problems := '{}';
     SELECT merge_problems || coalesce(array_agg(format('merge %s into %s: %s %s is not a column of %s (after the renames)',
                                                        source_now, into_now, CASE WHEN wanted.is_key THEN 'key' ELSE 'column' END,
                                                        wanted.column_name, 'chat_messages')), '{}')
     INTO merge_problems
     FROM (VALUES ('id', true), ('sessionId', false), ('role', false), ('content', false), ('createdAt', false)) AS wanted (column_name, is_key)
-    WHERE NOT EXISTS (SELECT FROM pgrename_column_after AS c WHERE c.table_schema = 'public' AND c.table_name = 'chat_messages' AND c.column_name = wanted.column_name);
+    WHERE NOT EXISTS (SELECT FROM pgrename_column_after AS c
+                      WHERE c.table_schema = 'public' AND c.table_name = 'chat_messages'
+                        AND c.column_name = wanted.column_name);
     SELECT merge_problems || coalesce(array_agg(format('merge %s into %s: column %s of %s (after the renames) does not exist',
                                                        source_now, into_now, copied.column_name, 'chat_messages_temp')), '{}')
     INTO merge_problems
     FROM (VALUES ('conversationId'), ('role'), ('content'), ('createdAt')) AS copied (column_name)
     WHERE copied.column_name IS NOT NULL
-      AND NOT EXISTS (SELECT FROM pgrename_column_after AS c WHERE c.table_schema = 'public' AND c.table_name = 'chat_messages_temp' AND c.column_name = copied.column_name);
+      AND NOT EXISTS (SELECT FROM pgrename_column_after AS c
+                      WHERE c.table_schema = 'public' AND c.table_name = 'chat_messages_temp'
+                        AND c.column_name = copied.column_name);
     SELECT merge_problems || coalesce(array_agg(format(
                'merge %s into %s: key %s is %s in %s and %s in %s: copied as it is, its values would not meet '
                'the target''s; map it with an expression of the target''s type, e.g. %s: "''legacy_'' || %s"',
@@ -420,8 +434,10 @@ BEGIN
                quote_ident(k.source_column))), '{}')
     INTO merge_problems
     FROM (VALUES (NULL::text, NULL::text)) AS k (into_column, source_column)
-    JOIN pgrename_column_after AS s ON s.table_schema = 'public' AND s.table_name = 'chat_messages_temp' AND s.column_name = k.source_column
-    JOIN pgrename_column_after AS t ON t.table_schema = 'public' AND t.table_name = 'chat_messages' AND t.column_name = k.into_column
+    JOIN pgrename_column_after AS s
+      ON s.table_schema = 'public' AND s.table_name = 'chat_messages_temp' AND s.column_name = k.source_column
+    JOIN pgrename_column_after AS t
+      ON t.table_schema = 'public' AND t.table_name = 'chat_messages' AND t.column_name = k.into_column
     WHERE s.column_type <> t.column_type;
     IF cardinality(merge_problems) = 0 THEN
         SELECT string_agg(format('%I AS %I', name_now, column_name), ', ') INTO legacy_row
@@ -552,11 +568,11 @@ BEGIN
     IF to_regclass('pgrename.schema_version') IS NOT NULL THEN
         SELECT max(version) INTO found FROM pgrename.schema_version;
     END IF;
-    IF found IS DISTINCT FROM 9 THEN
-        RAISE EXCEPTION 'pgrename: its own schema here is at version %, this script needs version 9',
+    IF found IS DISTINCT FROM 10 THEN
+        RAISE EXCEPTION 'pgrename: its own schema here is at version %, this script needs version 10',
             coalesce(found, 0)
             USING ERRCODE = 'PGR04',
-                  HINT = CASE WHEN coalesce(found, 0) < 9
+                  HINT = CASE WHEN coalesce(found, 0) < 10
                               THEN 'Upgrade it first: make schema-upgrade (or psql -f each pending sql/install/NNN_*.sql, in order).'
                               ELSE 'A newer pgrename has upgraded it: render the script with that release.' END;
     END IF;

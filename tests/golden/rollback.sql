@@ -1,5 +1,5 @@
--- pgrename script, sha256 ad0da8338f92dbd14f2b662a1f293f26b1b183c4ee657799c9ce96ba1cab0c97 of every line after these two (tail -n +3 FILE | sha256sum)
-SELECT set_config('pgrename.script_sha256', 'ad0da8338f92dbd14f2b662a1f293f26b1b183c4ee657799c9ce96ba1cab0c97', true);
+-- pgrename script, sha256 430c001efbc19d6a1483daf2d8c6840484cd89e6ed4ef3bbf4506b7cf30a2b5d of every line after these two (tail -n +3 FILE | sha256sum)
+SELECT set_config('pgrename.script_sha256', '430c001efbc19d6a1483daf2d8c6840484cd89e6ed4ef3bbf4506b7cf30a2b5d', true);
 -- ==== rollback/header.sql.j2
 -- pgrename rollback of migration 'assistant_snake_case': give 6 table(s) in schema
 -- "public", the 21 object(s) named after them and 2 column(s) their names back.
@@ -230,11 +230,11 @@ BEGIN
     IF to_regclass('pgrename.schema_version') IS NOT NULL THEN
         SELECT max(version) INTO found FROM pgrename.schema_version;
     END IF;
-    IF found IS DISTINCT FROM 9 THEN
-        RAISE EXCEPTION 'pgrename: its own schema here is at version %, this script needs version 9',
+    IF found IS DISTINCT FROM 10 THEN
+        RAISE EXCEPTION 'pgrename: its own schema here is at version %, this script needs version 10',
             coalesce(found, 0)
             USING ERRCODE = 'PGR04',
-                  HINT = CASE WHEN coalesce(found, 0) < 9
+                  HINT = CASE WHEN coalesce(found, 0) < 10
                               THEN 'Upgrade it first: make schema-upgrade (or psql -f each pending sql/install/NNN_*.sql, in order).'
                               ELSE 'A newer pgrename has upgraded it: render the script with that release.' END;
     END IF;
