@@ -53,13 +53,20 @@ def describe_plan(plan: plans.Plan) -> None:
     log.info("objects named after them, renamed %s: %d (%s)",
              "by make contract (rename_objects: at_contract)" if plan.renamed_by("contract") else "too",
              sum(counts.values()), ", ".join(counted(kind, n) for kind, n in counts.items()) or "none")
+    several = len(plan.schemas()) > 1
+
+    def named(schema: str, name: str) -> str:
+        return f"{schema}.{name}" if several else name
+
     for r in plan.renames:
         if r["kind"] == "column":
-            log.info("column renamed: %s.%s -> %s", r["target_table"], r["object_name"], r["target_name"])
+            log.info("column renamed: %s.%s -> %s", named(r["table_schema"], r["target_table"]), r["object_name"],
+                     r["target_name"])
     for a in plan.additions:
-        log.info("to add: %s %s%s", a["kind"] if a["kind"] != "view" else "compatibility view",
-                 f"{a['table_name']}." if a["kind"] in ("column", "constraint") else "",
-                 a["object_name"] if a["kind"] != "merge" else f"{a['object_name']} into {a['table_name']}")
+        table, name = named(a["object_schema"], a["table_name"]), named(a["object_schema"], a["object_name"])
+        log.info("to add: %s %s", a["kind"] if a["kind"] != "view" else "compatibility view",
+                 f"{table}.{a['object_name']}" if a["kind"] in ("column", "constraint")
+                 else f"{name} into {table}" if a["kind"] == "merge" else name)
     if plan.left_alone:
         log.info("left alone, as their names do not carry their table's: %d", len(plan.left_alone))
         for r in plan.left_alone:
