@@ -249,7 +249,7 @@ def _tables_section(report: dict, tables: dict[str, str], config: Config) -> str
                 "is mapped or proposed by the naming rule\n# (every name is snake_case already, or include/exclude "
                 "left it out). Map tables here by hand,\n# one a line: CurrentName: target_name.\ntables: {}\n")
     said: dict[str, list[str]] = {}
-    for c in report["conflicts"]:
+    for c in (c for c in report["conflicts"] if c["source_table"] is not None):  # not schema_missing
         said.setdefault(config.table_keys.key(c["table_schema"], c["source_table"]), []).append(
             f"{c['severity'].upper()} {c['kind']}: {c['detail']}")
     lines = ["tables:"]

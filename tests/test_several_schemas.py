@@ -170,3 +170,14 @@ def test_a_merge_in_another_schema_copied_ahead_then_migrated_and_rolled_back(tw
     assert db.runner("rollback", config=config).code == 0
     assert db.schema_dump() == dump
     assert db.scalar('SELECT count(*) FROM sales."OrderLine"') == 200
+
+
+def test_analyze_says_a_listed_schema_does_not_exist(two_schemas):
+    db = two_schemas
+    config = db.write_config({"sales.Customer": "customers"}, schemas=["public", "sales", "ghost"])
+    result = db.runner("analyze", "--format", "json", config=config)
+    assert result.code == 6, result.text  # a conflict: what analyze exits with when migrate would be refused
+    report = json.loads(result.out)
+    assert [(c["kind"], c["table_schema"], c["detail"]) for c in report["conflicts"]] == [
+        ("schema_missing", "ghost", "schema ghost does not exist")]
+    assert "  ERROR  schema_missing: schema ghost does not exist\n" in db.runner("analyze", config=config).out

@@ -9,7 +9,8 @@
 -- Names collide within a schema: each table is renamed in its own.
 --
 -- severity error: the migration would be refused (source_missing, target_exists,
--- duplicate_target, case_collision, too_long, truncation_collision, swap).
+-- duplicate_target, case_collision, too_long, truncation_collision, swap), or a schema listed in
+-- pgrename.schemas does not exist (schema_missing: a typo, or not the database meant; no table).
 -- severity warning: it works, but know it (chain: renamed in order; reserved_word: every
 -- client must quote the name).
 WITH RECURSIVE
@@ -116,6 +117,13 @@ conflict (severity, kind, table_schema, source_table, target_table, detail) AS (
     SELECT 'warning', 'reserved_word', m.table_schema, m.source_table, m.target_table,
            format('%I is a reserved word: every client must write it in double quotes', m.target_table)
     FROM mapped AS m JOIN pg_get_keywords() AS k ON k.word = m.target_table AND k.catcode IN ('R', 'T')
+    UNION ALL
+    -- A table mapped in it says so already (source_missing).
+    SELECT 'error', 'schema_missing', listed.nspname, NULL, NULL, format('schema %I does not exist', listed.nspname)
+    FROM setting AS s
+    CROSS JOIN unnest(s.schemas) AS listed (nspname)
+    WHERE to_regnamespace(quote_ident(listed.nspname)) IS NULL
+      AND listed.nspname NOT IN (SELECT table_schema FROM mapped)
 )
 SELECT severity, kind, table_schema, source_table, target_table, detail
 FROM conflict
