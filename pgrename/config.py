@@ -179,6 +179,9 @@ class Config:
     migration_sets: MigrationSets | None = None
     sync: Sync | None = None
 
+    def __post_init__(self) -> None:
+        if not self.schemas:  # a Config built in code (bench) with schema alone
+            object.__setattr__(self, "schemas", (self.schema,))
 
     @property
     def table_keys(self) -> TableKeys:

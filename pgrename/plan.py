@@ -45,11 +45,14 @@ class Plan:
         return [r for r in self.renames if not r["at_contract"]]
 
     def schemas(self) -> list[str]:
-        """The schemas whose tables the plan renames, in plan order (schema when it renames none)."""
-        return list(dict.fromkeys(r["table_schema"] for r in self.tables())) or [self.schema]
+        """The schemas whose tables the plan renames, schema first, then by name (schema alone when
+        it renames none)."""
+        found = {r["table_schema"] for r in self.tables()} or {self.schema}
+        return sorted(found, key=lambda name: (name != self.schema, name))
 
     def context(self, script: str = "migrate", **extra) -> dict:
-        return dict(migration=self.migration, schema=self.schema, schemas=self.schemas(), lock_timeout=self.lock_timeout,
+        return dict(migration=self.migration, schema=self.schema, schemas=self.schemas(),
+                    lock_timeout=self.lock_timeout,
                     lock_wait_ms=round(seconds(self.lock_timeout) * 1000), statement_timeout=self.statement_timeout,
                     renames=self.renames, left_alone=self.left_alone, additions=self.additions,
                     renamed_now=self.renamed_by(script), contracted=self.contracted,
