@@ -5,6 +5,7 @@ the same pg_dump -s."""
 import json
 from pathlib import Path
 
+import psycopg
 import pytest
 
 FIXTURE = Path(__file__).parent / "fixtures" / "several_schemas" / "legacy.sql"
@@ -181,3 +182,20 @@ def test_analyze_says_a_listed_schema_does_not_exist(two_schemas):
     assert [(c["kind"], c["table_schema"], c["detail"]) for c in report["conflicts"]] == [
         ("schema_missing", "ghost", "schema ghost does not exist")]
     assert "  ERROR  schema_missing: schema ghost does not exist\n" in db.runner("analyze", config=config).out
+
+
+def test_blockers_and_client_statements_are_found_in_the_other_schema(two_schemas):
+    db = two_schemas
+    db.execute("CREATE EXTENSION pg_stat_statements")
+    db.query('SELECT "fullName" FROM sales."Customer" WHERE id = %s', (1,))
+    config = db.write_config({"sales.Customer": "customers"}, schemas=["public", "sales"])
+    with psycopg.connect(db.url, application_name="sales_report") as blocker:
+        blocker.execute('SELECT count(*) FROM public."Customer"')  # not a table of this map: not a blocker
+        blocker.execute('SELECT count(*) FROM sales."Customer"')
+        result = db.runner("analyze", "--format", "json", config=config)
+    assert result.code == 7, result.text
+    report = json.loads(result.out)
+    assert [(b["application_name"], b["locked_table"]) for b in report["blockers"]] == \
+        [("sales_report", 'sales."Customer"')]
+    queries = [q["query"] for q in report["statements"] if q["source_table"] == "sales.Customer"]
+    assert 'SELECT "fullName" FROM sales."Customer" WHERE id = $1' in queries
