@@ -98,6 +98,17 @@ class Database:
                               cwd=PROJECT_DIR, timeout=120)
         return Result(done.returncode, done.stdout, done.stderr)
 
+    def refused_by_preflight(self, config: Path, *messages: str, command: str = "migrate") -> Result:
+        """The command refused by preflight (exit 3), naming each message, the user schema untouched."""
+        dump = self.schema_dump()
+        result = self.runner(command, config=config)
+        assert result.code == 3, result.text
+        assert "pgrename preflight failed" in result.text, result.text
+        for message in messages:
+            assert message in result.text, result.text
+        assert self.schema_dump() == dump
+        return result
+
     def schema_dump(self) -> str:
         """pg_dump of the user schema, pgrename's own schema left out: what a DBA would diff."""
         done = subprocess.run(["pg_dump", "--schema-only", "--no-owner", "--exclude-schema=pgrename", self.url],

@@ -114,12 +114,7 @@ def test_a_missing_schema_or_a_name_taken_in_the_table_s_schema_is_refused(two_s
     db = two_schemas
     if prepare:
         db.execute(prepare)
-    config = db.write_config(tables, schemas=schemas)
-    dump = db.schema_dump()
-    result = db.runner("migrate", config=config)
-    assert result.code == 3, result.text
-    assert "pgrename preflight failed" in result.text and message in result.text, result.text
-    assert db.schema_dump() == dump
+    db.refused_by_preflight(db.write_config(tables, schemas=schemas), message)
     assert db.scalar("SELECT count(*) FROM pgrename.history") == 0
 
 
