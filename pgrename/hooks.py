@@ -38,6 +38,7 @@ def _environment(config: Config, conn: psycopg.Connection) -> Iterator[dict]:
     environment = {key: value for key, value in os.environ.items() if key not in SECRET_VARIABLES}
     environment.update(PGRENAME_MIGRATION=config.migration, PGRENAME_PROFILE=config.profile.name,
                        PGRENAME_DATABASE=info.dbname, PGRENAME_SCHEMA=config.schema,
+                       PGRENAME_SCHEMAS=",".join(config.schemas),
                        PGHOST=info.host, PGPORT=str(info.port), PGUSER=info.user, PGDATABASE=info.dbname)
     with tempfile.TemporaryDirectory(prefix="pgrename-hook-") as private:
         if info.password:

@@ -104,7 +104,7 @@ def test_backup_of_only_the_tables_to_rename_whose_names_hold_a_double_quote(dem
 
 def test_hooks_run_around_migrate_and_rollback_without_the_password(demo_db, tmp_path):
     trace = tmp_path / "trace.txt"
-    hooks = {stage: [f'echo "{stage} $PGRENAME_DATABASE $PGRENAME_MIGRATION $PGPASSWORD" >> {trace}']
+    hooks = {stage: [f'echo "{stage} $PGRENAME_DATABASE $PGRENAME_MIGRATION $PGRENAME_SCHEMAS $PGPASSWORD" >> {trace}']
              for stage in ("before_migrate", "after_migrate", "before_rollback", "after_rollback")}
     config = production(demo_db, hooks=hooks)
     url = demo_db.url.replace("postgres@", "postgres:Sup3rSecret@")
@@ -113,7 +113,7 @@ def test_hooks_run_around_migrate_and_rollback_without_the_password(demo_db, tmp
     lines = trace.read_text().splitlines()
     assert [line.split()[0] for line in lines] == ["before_migrate", "after_migrate", "before_rollback",
                                                    "after_rollback"]
-    assert all(f"{demo_db.name} test_migration" in line for line in lines)
+    assert all(f"{demo_db.name} test_migration public" in line for line in lines)
     assert "Sup3rSecret" not in trace.read_text()
 
 
