@@ -45,6 +45,9 @@ def test_two_schemas_migrate_verify_and_roll_back_as_one(two_schemas):
     migrate_sql = (db.workdir / "build" / "migrate.sql").read_text()
     assert "rename 3 table(s) in schemas\n-- \"public\", \"sales\"," in migrate_sql
     assert "--   \"sales\".\"Customer\" -> \"customers\"\n" in migrate_sql
+    rollback_sql = (db.workdir / "build" / "rollback.sql").read_text()  # its destructive steps, each qualified
+    assert '--   DROP COLUMN "sales"."customers"."isActive": ' in rollback_sql
+    assert '--   DROP VIEW "public"."Customer" (' in rollback_sql and '--   DROP VIEW "sales"."Customer" (' in rollback_sql
     assert db.query("SELECT migration, status FROM pgrename.history") == [("test_migration", "applied")]
     assert db.scalar("SELECT details -> 'schemas' FROM pgrename.audit WHERE event = 'migration_start'") \
         == ["public", "sales"]
