@@ -311,3 +311,21 @@ def test_analyze_proposes_natural_keys_from_not_null_unique_keys(empty_db):
     started = empty_db.workdir / "starter.yaml"
     empty_db.runner("analyze", "--write-config", str(started), config=sync_config(empty_db))
     assert "#     pages: [event_id, slug]  # event_id: written as the parent's key" in started.read_text()
+
+
+def test_rows_recorded_before_the_registry_keys_became_text_are_still_known(machines, tmp_path):
+    """Version 11 of the own schema turns the registry's jsonb keys into their text: rows an import
+    recorded before it still name their rows, so importing the same export again changes nothing and
+    keeps nothing as edited here."""
+    source, target = machines
+    export(source, sync_config(source), tmp_path / "export")
+    import_(target, sync_config(target), tmp_path / "export", "--mode", "init")
+    target.execute("ALTER TABLE pgrename.sync_row ALTER COLUMN namespace TYPE text COLLATE \"default\","
+                   " ALTER COLUMN table_name TYPE text COLLATE \"default\", ALTER COLUMN key TYPE jsonb USING key::jsonb;"
+                   " DELETE FROM pgrename.schema_version WHERE version = 11")  # the registry as version 10 kept it
+    assert target.scalar("SELECT DISTINCT pg_typeof(key)::text FROM pgrename.sync_row") == "jsonb"
+    again = import_(target, sync_config(target), tmp_path / "export", "--mode", "update")
+    assert target.scalar("SELECT max(version) FROM pgrename.schema_version") == 11
+    assert again["changed"] == 0 and again["total"]["unchanged"] == 18 and again["total"]["kept_edited_here"] == 0
+    assert target.query("SELECT key FROM pgrename.sync_row WHERE table_name = 'public.locations' ORDER BY key") \
+        == [('["loc.garden"]',), ('["loc.hall"]',)]

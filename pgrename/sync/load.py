@@ -77,8 +77,7 @@ def _table_context(shape: Shape, entry: dict, number: int, staging_of: dict) -> 
     context["columns"] = [c for c in context["columns"] if c["name"] in exported]
     for name, role in (("staging", "staged"), ("natural", "natural"), ("edited", "edited"),
                        ("deleted_here", "deleted_here"), ("to_delete", "to_delete"), ("resolved", "resolved"),
-                       ("left_as_is", "left_as_is"), ("before", "before"), ("staged_keys", "staged_keys"),
-                       ("compared", "compared")):
+                       ("left_as_is", "left_as_is"), ("before", "before"), ("compared", "compared")):
         context[name] = ident(f"pgrename_sync_{number}_{role}")
     for reference in context["references"]:  # the late ones among them: the same dicts
         reference["parent_staging"] = staging_of[reference["parent"]]

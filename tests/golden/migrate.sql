@@ -1,5 +1,5 @@
--- pgrename script, sha256 eefa255b3f16f694295ab99b3212eb9fd0cc1623a34d199666194431a4c87b28 of every line after these two (tail -n +3 FILE | sha256sum)
-SELECT set_config('pgrename.script_sha256', 'eefa255b3f16f694295ab99b3212eb9fd0cc1623a34d199666194431a4c87b28', true);
+-- pgrename script, sha256 0c51c0e48d0cf04326c23860a8aadaa9a2aa09188f9d86f455087746f2370f66 of every line after these two (tail -n +3 FILE | sha256sum)
+SELECT set_config('pgrename.script_sha256', '0c51c0e48d0cf04326c23860a8aadaa9a2aa09188f9d86f455087746f2370f66', true);
 -- ==== sql/header.sql.j2
 -- pgrename migration 'assistant_snake_case': rename 6 table(s) in schema
 -- "public", the 21 object(s) named after them and 2 column(s);
@@ -568,11 +568,11 @@ BEGIN
     IF to_regclass('pgrename.schema_version') IS NOT NULL THEN
         SELECT max(version) INTO found FROM pgrename.schema_version;
     END IF;
-    IF found IS DISTINCT FROM 10 THEN
-        RAISE EXCEPTION 'pgrename: its own schema here is at version %, this script needs version 10',
+    IF found IS DISTINCT FROM 11 THEN
+        RAISE EXCEPTION 'pgrename: its own schema here is at version %, this script needs version 11',
             coalesce(found, 0)
             USING ERRCODE = 'PGR04',
-                  HINT = CASE WHEN coalesce(found, 0) < 10
+                  HINT = CASE WHEN coalesce(found, 0) < 11
                               THEN 'Upgrade it first: make schema-upgrade (or psql -f each pending sql/install/NNN_*.sql, in order).'
                               ELSE 'A newer pgrename has upgraded it: render the script with that release.' END;
     END IF;

@@ -1,5 +1,5 @@
--- pgrename script, sha256 430c001efbc19d6a1483daf2d8c6840484cd89e6ed4ef3bbf4506b7cf30a2b5d of every line after these two (tail -n +3 FILE | sha256sum)
-SELECT set_config('pgrename.script_sha256', '430c001efbc19d6a1483daf2d8c6840484cd89e6ed4ef3bbf4506b7cf30a2b5d', true);
+-- pgrename script, sha256 4660651e5e23354aaf10f4cffa745044079c1473cdc4153e1dad2dfc14e0d4c4 of every line after these two (tail -n +3 FILE | sha256sum)
+SELECT set_config('pgrename.script_sha256', '4660651e5e23354aaf10f4cffa745044079c1473cdc4153e1dad2dfc14e0d4c4', true);
 -- ==== rollback/header.sql.j2
 -- pgrename rollback of migration 'assistant_snake_case': give 6 table(s) in schema
 -- "public", the 21 object(s) named after them and 2 column(s) their names back.
@@ -230,11 +230,11 @@ BEGIN
     IF to_regclass('pgrename.schema_version') IS NOT NULL THEN
         SELECT max(version) INTO found FROM pgrename.schema_version;
     END IF;
-    IF found IS DISTINCT FROM 10 THEN
-        RAISE EXCEPTION 'pgrename: its own schema here is at version %, this script needs version 10',
+    IF found IS DISTINCT FROM 11 THEN
+        RAISE EXCEPTION 'pgrename: its own schema here is at version %, this script needs version 11',
             coalesce(found, 0)
             USING ERRCODE = 'PGR04',
-                  HINT = CASE WHEN coalesce(found, 0) < 10
+                  HINT = CASE WHEN coalesce(found, 0) < 11
                               THEN 'Upgrade it first: make schema-upgrade (or psql -f each pending sql/install/NNN_*.sql, in order).'
                               ELSE 'A newer pgrename has upgraded it: render the script with that release.' END;
     END IF;
