@@ -329,3 +329,25 @@ def test_rows_recorded_before_the_registry_keys_became_text_are_still_known(mach
     assert again["changed"] == 0 and again["total"]["unchanged"] == 18 and again["total"]["kept_edited_here"] == 0
     assert target.query("SELECT key FROM pgrename.sync_row WHERE table_name = 'public.locations' ORDER BY key") \
         == [('["loc.garden"]',), ('["loc.hall"]',)]
+
+
+def test_rows_that_are_not_what_the_export_says_fail_the_suite(machines, tmp_path):
+    """The import reads its rows back: a trigger here that changes what is written, or an export
+    edited by hand (its checksums redone, its content md5 not), fails the suite's own checks and
+    nothing stays."""
+    source, target = machines
+    export(source, sync_config(source), tmp_path / "export")
+    target.execute("CREATE FUNCTION shout() RETURNS trigger LANGUAGE plpgsql AS $$"
+                   " BEGIN NEW.name := upper(NEW.name); RETURN NEW; END $$;"
+                   " CREATE TRIGGER shout BEFORE INSERT ON locations FOR EACH ROW EXECUTE FUNCTION shout()")
+    changed = import_(target, sync_config(target), tmp_path / "export", "--mode", "init", code=3)
+    assert "public.locations: every row equal to the export's" in changed.err
+    assert '2 violation(s), e.g. ["loc.garden"]' in changed.err, changed.err
+    assert target.scalar("SELECT count(*) FROM locations") == 0
+    target.execute("DROP TRIGGER shout ON locations")
+
+    _rewrite(tmp_path / "export", ("locations", lambda d: d.replace(b"Main hall", b"Side hall")))
+    edited = import_(target, sync_config(target), tmp_path / "export", "--mode", "init", code=3)
+    assert "public.locations: every row equal to the export's" in edited.err
+    assert "1 violation(s), e.g. the rows read have content md5 " in edited.err, edited.err
+    assert target.scalar("SELECT count(*) FROM locations") == 0

@@ -144,7 +144,6 @@ def _load(run: RecordedRun, manifest: dict, sync: Sync, schema: str, mode: str, 
             run.step("sql/sync/import/delete_gone.sql.j2", table=table)
     for table in tables:
         run.step("sql/sync/import/compare.sql.j2", table=table)
-        run.step("sql/sync/import/register.sql.j2", table=table)
     run.plain(RESET_SEQUENCES, "sql/restore/reset_sequences.sql")
     counts = _counts(run.conn, tables, continue_on_error)
     validation.settings(run.conn, schema, found)
