@@ -351,3 +351,27 @@ def test_rows_that_are_not_what_the_export_says_fail_the_suite(machines, tmp_pat
     assert "public.locations: every row equal to the export's" in edited.err
     assert "1 violation(s), e.g. the rows read have content md5 " in edited.err, edited.err
     assert target.scalar("SELECT count(*) FROM locations") == 0
+
+
+def test_a_natural_key_an_index_guarantees_is_asked_of_the_catalog_and_checked_again_without_it(machines, tmp_path):
+    """Where a unique index on NOT NULL columns makes the key unique, the suite asks the catalog, not
+    every row; the suite as written names the index, and fails once it is gone. Without the index,
+    the rows are grouped by key and a key given twice is a violation."""
+    source, _ = machines
+    config = sync_config(source)
+    answer = json.loads(source.runner("validate", "--format", "json", config=config).out)
+    described = {c["name"]: c["description"] for c in answer["checks"]}
+    assert described['natural key of "public"."locations"'] == '"public"."locations": (xmlid) is unique and not NULL ' \
+        "(unique index locations_xmlid_key on NOT NULL columns guarantees it)"
+    written = (source.workdir / "build" / "integrity-suite.sql").read_text()
+
+    source.execute("ALTER TABLE locations DROP CONSTRAINT locations_xmlid_key; "
+                   "INSERT INTO locations (xmlid, name) VALUES ('loc.hall', 'Second hall')")
+    (tmp_path / "earlier-suite.sql").write_text(written)
+    earlier = psql(source.url, "-X", "-A", "-t", "-f", str(tmp_path / "earlier-suite.sql"))
+    assert 'natural key of "public"."locations"|1|unique index locations_xmlid_key is gone or no longer valid' \
+        in earlier.stdout, earlier.stdout
+    failed = source.runner("validate", "--format", "json", config=config)
+    assert failed.code == 3
+    failing = {c["description"]: (c["violations"], c["example"]) for c in json.loads(failed.out)["checks"] if not c["ok"]}
+    assert failing == {'"public"."locations": (xmlid) is unique and not NULL': (1, "(loc.hall)")}
