@@ -118,14 +118,9 @@ def _shape(table: dict, sync: Sync, found: dict, schema: str, position: dict) ->
                               f"and {', '.join(fk['columns'])} is NOT NULL: make it DEFERRABLE or nullable, so the "
                               "rows can be bound after they are all written")
         references.append(reference)
-        # The parent's key, written in this row's place: NULL where the parent's key column or this
-        # row's foreign key may be.
-        foreign_key_not_null = all(types[c]["not_null"] for c in fk["columns"])
         for column in fk["columns"]:
             by_column[column] = (reference, [dict(parent_types[k], name=e, source="reference", alias=reference.alias,
-                                                  parent_column=k,
-                                                  not_null=parent_types[k]["not_null"] and foreign_key_not_null)
-                                             for k, e in zip(parent_key, exported)])
+                                                  parent_column=k) for k, e in zip(parent_key, exported)])
     columns, plain, dropped, emitted = [], [], [], set()
     for column in table["columns"]:
         if column["name"] in by_column:
