@@ -12,7 +12,9 @@
 -- and run a query it lists; make validate runs them all (build/validate.sql).
 WITH key AS (
     SELECT k.table_name, to_regclass(k.table_name) AS table_oid,
-           array_agg(c ORDER BY n) AS columns, array_agg(c ORDER BY c COLLATE "C") AS column_set
+           array_agg(c ORDER BY n) AS columns, array_agg(c ORDER BY c COLLATE "C") AS column_set,
+           string_agg(format('%I', c), ', ' ORDER BY n) AS column_list,
+           string_agg(format('%I IS NULL', c), ' OR ' ORDER BY n) AS any_null
     FROM jsonb_each(coalesce(nullif(current_setting('pgrename.sync_keys', true), ''), '{}')::jsonb) AS k (table_name, columns)
     CROSS JOIN LATERAL jsonb_array_elements_text(k.columns) WITH ORDINALITY AS key_column (c, n)
     GROUP BY k.table_name
@@ -38,8 +40,7 @@ SELECT format('natural key of %s', key.table_name) AS name,
        CASE WHEN g.index_name IS NULL THEN
            format('SELECT count(*) AS violations, min(k::text) AS example FROM ('
                   'SELECT ROW(%1$s) AS k FROM %2$s GROUP BY %1$s HAVING count(*) > 1 OR bool_or(%3$s)) AS found',
-                  (SELECT string_agg(format('%I', c), ', ') FROM unnest(key.columns) AS c), key.table_oid,
-                  (SELECT string_agg(format('%I IS NULL', c), ' OR ') FROM unnest(key.columns) AS c))
+                  key.column_list, key.table_oid, key.any_null)
        ELSE
            format('SELECT count(*) AS violations, min(problem) AS example FROM ('
                   'SELECT %1$L AS problem WHERE NOT EXISTS (SELECT FROM pg_index AS x WHERE x.indexrelid = to_regclass(%2$L)'
