@@ -1,12 +1,11 @@
 """The suite's own PostgreSQL: one throwaway cluster, the demo loaded once into a template, and a
 fresh database cloned from it for each test. Tests drive runner.py as a DBA would, in a
-subprocess, and check the database with their own connection."""
+process of its own (tests/runner_process.py), and check the database with their own connection."""
 from __future__ import annotations
 
 import itertools
 import os
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ import psycopg
 import pytest
 
 from pgrename.embedded import Cluster
+from runner_process import run_runner
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEMO_TEMPLATE = "demo_template"
@@ -88,15 +88,11 @@ class Database:
 
     def runner(self, *args: str, config: Path | None = None, url: str | None = None,
                env: dict | None = None) -> Result:
-        command = [sys.executable, str(PROJECT_DIR / "runner.py")]
-        if config is not None:
-            command += ["--config", str(config)]
+        arguments = (["--config", str(config)] if config is not None else []) + list(args)
         environment = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
         environment.update(DATABASE_URL=url or self.url, PGRENAME_BUILD_DIR=str(self.workdir / "build"),
                            PGRENAME_LOG_DIR=str(self.workdir / "logs"), **(env or {}))
-        done = subprocess.run(command + list(args), capture_output=True, text=True, env=environment,
-                              cwd=PROJECT_DIR, timeout=120)
-        return Result(done.returncode, done.stdout, done.stderr)
+        return Result(*run_runner(arguments, environment, PROJECT_DIR, timeout=120))
 
     def refused_by_preflight(self, config: Path, *messages: str, command: str = "migrate") -> Result:
         """The command refused by preflight (exit 3), naming each message, the user schema untouched."""

@@ -1,11 +1,9 @@
 """One writing run at a time per database: the second waits at most lock_timeout, then names the first."""
-import subprocess
-import sys
-
 import psycopg
 import pytest
 
 from conftest import PROJECT_DIR
+from runner_process import RunnerProcess
 
 DEMO = {"AssistantFolder": "chat_folders", "User": "users"}
 RUN_LOCK = (1885827685, 1)
@@ -44,10 +42,8 @@ def test_two_migrates_started_together_apply_once(demo_db):
     for round_number in range(10):
         environment = {"DATABASE_URL": demo_db.url, "PGRENAME_BUILD_DIR": str(demo_db.workdir / f"build{round_number}"),
                        "PGRENAME_LOG_DIR": str(demo_db.workdir / "logs"), "PATH": "/usr/bin:/bin"}
-        runs = [subprocess.Popen([sys.executable, str(PROJECT_DIR / "runner.py"), "--config", str(config), "migrate"],
-                                 cwd=PROJECT_DIR, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                 text=True) for _ in range(2)]
-        outputs = [(run.wait(timeout=120), run.stdout.read()) for run in runs]
+        runs = [RunnerProcess(["--config", str(config), "migrate"], environment, PROJECT_DIR) for _ in range(2)]
+        outputs = [(code, out + err) for code, out, err in (run.wait(timeout=120) for run in runs)]
         applied = [out for code, out in outputs if code == 0 and "applied in" in out]
         others = [out for code, out in outputs if "applied in" not in out]
         assert len(applied) == 1, outputs
