@@ -211,7 +211,8 @@ def starter_config(report: dict, config: Config) -> str:
     key = config.table_keys.key
     tables = {key(t["table_schema"], t["source_table"]): t["target_table"] for t in report["tables"]
               if t["status"] in ("mapped", "rule")}
-    body = {"migration": config.migration, "schema": config.schema, "lock_timeout": config.lock_timeout}
+    body = {"migration": config.migration or f"rename_{report['database']['name']}", "schema": config.schema,
+            "lock_timeout": config.lock_timeout}
     if len(config.schemas) > 1:
         body["schemas"] = list(config.schemas)
     if config.include:

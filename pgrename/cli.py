@@ -76,6 +76,7 @@ class Command:
     options: tuple[Option, ...] = ()
     needs_config: bool = True
     needs_database: bool = True
+    renames: bool = False          # plans, applies or undoes the rename migration: the config must name it
     writes: bool = False           # takes the run lock first
     own_schema: bool = False       # and brings pgrename's own schema to its version
     check_files: Callable[..., object] | None = None  # reads and checks its files (config given) before connecting
@@ -91,26 +92,28 @@ COMMANDS = (
                 option("--write-config", type=Path, metavar="FILE",
                        help="also write a starter config from the live database (never overwrites)"))),
     Command("plan", "render build/migrate.sql and build/rollback.sql and run the read-only preflight",
-            renaming.cmd_plan, (JSON,)),
+            renaming.cmd_plan, (JSON,), renames=True),
     Command("dry-run", "run the whole migration in a transaction, report, then roll it back",
-            renaming.cmd_dry_run, writes=True, own_schema=True),
+            renaming.cmd_dry_run, renames=True, writes=True, own_schema=True),
     Command("migrate", "apply the migration in one transaction (does nothing if already applied)",
             renaming.cmd_migrate, (
                 APPROVE,
                 option("--apply", dest="apply_now", action="store_true",
-                       help="apply even where the profile dry-runs by default")), writes=True, own_schema=True),
+                       help="apply even where the profile dry-runs by default")), renames=True, writes=True,
+            own_schema=True),
     Command("verify", "prove the database matches what the migration (or its rollback) recorded",
             renaming.cmd_verify, (
                 option("--contract", type=Path, metavar="FILE",
                        help="also check the database against this Prisma schema (default: config's)"),
                 option("--script", type=Path, metavar="FILE",
-                       help="also check that this migrate script (e.g. build/migrate.sql) is the one applied"))),
+                       help="also check that this migrate script (e.g. build/migrate.sql) is the one applied")),
+            renames=True),
     Command("rollback", "undo the applied migration and prove the schema is back as it was",
-            renaming.cmd_rollback, (APPROVE,), writes=True, own_schema=True),
+            renaming.cmd_rollback, (APPROVE,), renames=True, writes=True, own_schema=True),
     Command("contract", "drop the compatibility views once every client uses the new names (--undo: bring them back)",
             renaming.cmd_contract, (
                 APPROVE, option("--undo", action="store_true", help="re-create the views a contract dropped")),
-            writes=True, own_schema=True),
+            renames=True, writes=True, own_schema=True),
     Command("merge-prepare", "copy the merges' legacy rows ahead of migrate, in batches, so that its lock covers only "
             "what changes since (--undo: delete the copies)",
             merges_commands.cmd_merge_prepare, (
@@ -119,10 +122,11 @@ COMMANDS = (
                 option("--batches", type=int, metavar="N", help="stop after N batches; run again to go on"),
                 option("--undo", action="store_true", help="delete the rows copied ahead and remove the capture triggers"),
                 JSON),
-            writes=True, own_schema=True),
+            renames=True, writes=True, own_schema=True),
     Command("rehearse", "migrate, verify, roll back and verify on a scratch copy of the database, then drop it",
             renaming.cmd_rehearse, (
-                option("--with-data", action="store_true", help="copy the rows too, not only the schema"),)),
+                option("--with-data", action="store_true", help="copy the rows too, not only the schema"),),
+            renames=True),
     Command("status", "pgrename's own schema version, the applied migrations and the audit trail",
             own_schema_commands.cmd_status, (
                 JSON, option("--events", type=int, default=20, metavar="N",
@@ -309,12 +313,14 @@ def run_command(command: Command, args: argparse.Namespace, conninfo: str, log: 
     config = None
     if command.needs_config or args.config is not None:
         config = load_config(args.config or DEFAULT_CONFIG, args.profile)
+        if command.renames:
+            config.require_migration(command.name)
         # The whole configuration goes to the log file only (it holds no password: those stay in
         # DATABASE_URL or the environment, which are shown without it).
         log.debug("configuration: %s", json.dumps(dataclasses.asdict(config), default=str))
     subject = (f"migration set {config.migration_sets.directory}" if command.check_files and config.migration_sets
-               else f"migration {config.migration}" if config else "")
-    about = f" {subject}, config {config.path}, profile {config.profile.name}," if config else ""
+               else f"migration {config.migration}" if config and config.migration else "")
+    about = f" {subject + ', ' if subject else ''}config {config.path}, profile {config.profile.name}," if config else ""
     options = {declared.dest: getattr(args, declared.dest) for declared in command.options}
     if command.check_files:
         command.check_files(config)

@@ -151,7 +151,7 @@ class Sync:
 @dataclass(frozen=True)
 class Config:
     path: Path
-    migration: str
+    migration: str | None  # None: the config is for sets, sync or backups alone (require_migration says so)
     schema: str
     lock_timeout: str
     tables: dict[str, str]
@@ -182,6 +182,13 @@ class Config:
     def __post_init__(self) -> None:
         if not self.schemas:  # a Config built in code (bench) with schema alone
             object.__setattr__(self, "schemas", (self.schema,))
+
+    def require_migration(self, command: str) -> str:
+        """The rename migration's name, for the commands that plan, apply or undo it."""
+        if self.migration is None:
+            raise ConfigError(f"{self.path}: missing key 'migration' ({KEYS['migration']}): `{command}` runs the "
+                              "rename migration it names (exports, imports, sets and backups need none)")
+        return self.migration
 
     @property
     def table_keys(self) -> TableKeys:
@@ -375,12 +382,8 @@ def load_config(path: Path, profile_name: str | None = None) -> Config:
         key = unknown[0]
         raise ConfigError(f"{path} line {lines.get(str(key), '?')}: unknown key {key!r}; "
                           f"known keys: {', '.join(KEYS)}")
-    missing = [key for key in ("migration",) if key not in data]
-    if missing:
-        raise ConfigError(f"{path}: missing key {missing[0]!r} ({KEYS[missing[0]]})")
-
     try:
-        migration = _name(data["migration"], "migration")
+        migration = _name(data["migration"], "migration") if "migration" in data else None
         schema, schemas = _schemas(data.get("schema"), data.get("schemas"))
         lock_timeout = _duration(data.get("lock_timeout", DEFAULT_LOCK_TIMEOUT), "lock_timeout")
         retry_wait = _duration(data.get("retry_wait", "2s"), "retry_wait")

@@ -134,6 +134,8 @@ def _migration(number: int, path: Path, sets: MigrationSets) -> Migration:
         rename = load_config(path)
         if not rename.tables:
             raise SetError(f"{path.name}: a rename step maps no tables")
+        if rename.migration is None:
+            raise SetError(f"{path.name}: a rename step names no migration (migration: its name in pgrename.history)")
         return Migration(number, path.name, package, path, "", source_sha256(path), None,
                          _beside(sets.directory / "verify", path.with_suffix(".sql").name), False, False,
                          rename=rename)

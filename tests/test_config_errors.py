@@ -5,7 +5,8 @@ BAD_CONFIGS = {
     "invalid_yaml": ("migration: m\ntables:\n  User: users\n  Folder: [unclosed\n", "line 5: invalid YAML"),
     "unknown_key": ("migration: m\nschema: public\ntabels:\n  User: users\n", "line 3: unknown key 'tabels'"),
     "duplicate_table": ("migration: m\ntables:\n  User: users\n  User: people\n", "line 4: 'User' is given twice"),
-    "missing_migration": ("tables:\n  User: users\n", "missing key 'migration'"),
+    "missing_migration": ("tables:\n  User: users\n", "missing key 'migration' (name recorded in pgrename.history; one "
+                                                         "migration per name): `migrate` runs the rename migration it names"),
     "tables_not_a_map": ("migration: m\ntables: [User]\n", "tables must be a map"),
     "bad_exclude": ("migration: m\nexclude: {a: b}\ntables:\n  User: users\n", "exclude must be a list of table name globs"),
     "not_a_mapping": ("- just\n- a list\n", "expected a mapping of keys"),

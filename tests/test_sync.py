@@ -7,6 +7,7 @@ import shutil
 import jsonschema
 import psycopg
 import pytest
+import yaml
 import zstandard
 
 from conftest import PROJECT_DIR, psql
@@ -21,7 +22,10 @@ TABLES = {"locations": ["xmlid"], "instructors": ["xmlid"], "events": ["xmlid"],
 
 
 def sync_config(db, namespace="master", **settings):
-    return db.write_config({}, sync={"namespace": namespace, "tables": TABLES, **settings})
+    """A config for syncing alone: no migration, no tables to rename."""
+    path = db.workdir / f"sync-{namespace}-{len(list(db.workdir.glob('sync-*.yaml')))}.yaml"
+    path.write_text(yaml.safe_dump({"sync": {"namespace": namespace, "tables": TABLES, **settings}}, sort_keys=False))
+    return path
 
 
 def build(db, with_rows=True):
