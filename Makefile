@@ -188,7 +188,7 @@ test-fast: install postgres $(PRISMA_PARSER) ## the suite without the slow and c
 	$(VENV)/bin/pytest -n auto -m "not slow and not corpus"
 
 bench: db ## benchmarks, side by side in one run, printed as a table
-	@$(PY) bench/run.py $(if $(SIZES),--sizes $(SIZES)) $(if $(ROWS),--rows $(ROWS)) $(if $(HOLD),--hold $(HOLD)) $(if $(SET_SIZES),--set-sizes $(SET_SIZES)) $(if $(SYNC_ROWS),--sync-rows $(SYNC_ROWS)) $(if $(MERGE_ROWS),--merge-rows $(MERGE_ROWS))
+	@$(PY) bench/run.py $(if $(SIZES),--sizes $(SIZES)) $(if $(ROWS),--rows $(ROWS)) $(if $(HOLD),--hold $(HOLD)) $(if $(SET_SIZES),--set-sizes $(SET_SIZES)) $(if $(SYNC_ROWS),--sync-rows $(SYNC_ROWS)) $(if $(SYNC_ROUNDS),--sync-rounds $(SYNC_ROUNDS)) $(if $(MERGE_ROWS),--merge-rows $(MERGE_ROWS))
 
 clean: db-stop ## stop the embedded PostgreSQL and remove it, the venv, build/ and logs/
 	rm -rf .pgdata build logs $(VENV) tests/prisma_dmmf/node_modules

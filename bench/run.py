@@ -28,7 +28,8 @@ pointing at its project and at an earlier event) and a grandchild (tickets), key
 export, and its import in update mode into a database whose ids differ, side by side with the data
 backup and clean restore of the same rows, and with a per-row upsert loop (a statement per row,
 each parent looked up by its key: what the tools sync replaces do). A second import of the same
-export changes nothing and shows the cost of comparing.
+export changes nothing and shows the cost of comparing. The imports and the restore run
+--sync-rounds times, alternating; the table shows their medians and each round's ratio.
 
 merge: a migration whose merge copies --merge-rows legacy rows (integer ids into a text key, through
 an expression), with the merge inside migrate's lock as before, and copied ahead by merge-prepare
@@ -304,8 +305,9 @@ UPSERT_ROWS = {  # the rows as a sync tool's file holds them: references by key,
 }
 
 
-def measure_sync(admin_url: str, rows: int) -> list[tuple[str, float, float]]:
-    """(way, export or backup seconds, import or restore seconds) for the same rows."""
+def measure_sync(admin_url: str, rows: int, rounds: int) -> tuple[list[tuple[str, float, float]], list[float]]:
+    """(way, export or backup seconds, import or restore seconds) for the same rows, the import and
+    restore the medians of `rounds` rounds; and each round's import / restore ratio."""
     source, target = "pgrename_bench_sync_source", "pgrename_bench_sync_target"
     work = Path(tempfile.mkdtemp(prefix="pgrename-bench-sync-"))
     projects, events = rows // 100, rows // 2
@@ -342,18 +344,22 @@ def measure_sync(admin_url: str, rows: int) -> list[tuple[str, float, float]]:
             conn.execute("SELECT setval(pg_get_serial_sequence(t, 'id'), 5000000) FROM"
                          " unnest(ARRAY['projects', 'events', 'tickets']) AS t")
             own_schema.upgrade(conn)
-            started = time.perf_counter()
-            sync_load.load(conn, work / "export", manifest, SYNC_CONFIG, "public", "update")
-            imported = time.perf_counter() - started
-            started = time.perf_counter()
-            again = sync_load.load(conn, work / "export", manifest, SYNC_CONFIG, "public", "update")
-            reimported = time.perf_counter() - started
-            assert not any(c["inserted"] or c["updated"] for c in again.counts.values()), again.counts
-            conn.execute("TRUNCATE projects, events, tickets")
-            conn.execute("DELETE FROM pgrename.sync_row")
-            started = time.perf_counter()
-            restore.restore(conn, work / "backup", "clean")
-            restored = time.perf_counter() - started
+            imported, reimported, restored = [], [], []
+            # Rounds side by side: this machine's speed varies within a run, and one round can
+            # land on a slow minute for one of the two.
+            for _ in range(rounds):
+                conn.execute("TRUNCATE projects, events, tickets, pgrename.sync_row")
+                started = time.perf_counter()
+                sync_load.load(conn, work / "export", manifest, SYNC_CONFIG, "public", "update")
+                imported.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                again = sync_load.load(conn, work / "export", manifest, SYNC_CONFIG, "public", "update")
+                reimported.append(time.perf_counter() - started)
+                assert not any(c["inserted"] or c["updated"] for c in again.counts.values()), again.counts
+                conn.execute("TRUNCATE projects, events, tickets, pgrename.sync_row")
+                started = time.perf_counter()
+                restore.restore(conn, work / "backup", "clean")
+                restored.append(time.perf_counter() - started)
             conn.execute("TRUNCATE projects, events, tickets")
             started = time.perf_counter()
             with conn.transaction(), conn.cursor() as cur:
@@ -361,10 +367,12 @@ def measure_sync(admin_url: str, rows: int) -> list[tuple[str, float, float]]:
                     for row in loop_rows[table]:
                         cur.execute(statement, row)
             looped = time.perf_counter() - started
-        return [("pgrename export / import --mode update", exported, imported),
-                ("  the same import again (nothing to change)", 0.0, reimported),
-                ("pgrename data backup / clean restore", backed_up, restored),
-                ("per-row upsert loop (read / write)", read_for_loop, looped)]
+        median = statistics.median
+        return ([("pgrename export / import --mode update", exported, median(imported)),
+                 ("  the same import again (nothing to change)", 0.0, median(reimported)),
+                 ("pgrename data backup / clean restore", backed_up, median(restored)),
+                 ("per-row upsert loop (read / write)", read_for_loop, looped)],
+                [i / r for i, r in zip(imported, restored)])
     finally:
         shutil.rmtree(work, ignore_errors=True)
         drop_database(admin_url, source)
@@ -482,6 +490,7 @@ def main() -> int:
     parser.add_argument("--hold", type=float, default=30, help="seconds the lock-queue blocker holds its lock")
     parser.add_argument("--data-rows", type=int, default=1_200_000, help="rows of the data backup benchmark")
     parser.add_argument("--sync-rows", type=int, default=1_000_000, help="rows of the natural-key sync benchmark")
+    parser.add_argument("--sync-rounds", type=int, default=3, help="import and restore rounds of the sync benchmark")
     parser.add_argument("--merge-rows", default="1000,1000000", help="legacy row counts of the merge benchmark")
     parser.add_argument("--set-sizes", default="50,500", help="migration counts of the migration-set benchmark")
     args = parser.parse_args()
@@ -508,12 +517,14 @@ def main() -> int:
     print(f"{ours_name:<36} {ours_backup:>9.2f} {ours_restore:>10.2f}")
     print(f"{theirs_name:<36} {their_backup:>9.2f} {their_restore:>10.2f}")
     print(f"{'ratio':<36} {ours_backup / their_backup:>8.2f}x {ours_restore / their_restore:>9.2f}x")
-    sync_rows = measure_sync(admin_url, args.sync_rows)
+    sync_rows, round_ratios = measure_sync(admin_url, args.sync_rows, args.sync_rounds)
     print()
     print(f"{'natural-key sync (' + f'{args.sync_rows:,}' + ' rows)':<46} {'out s':>8} {'in s':>8} {'in vs restore':>14}")
     restore_seconds = sync_rows[2][2]
     for way, out_seconds, in_seconds in sync_rows:
         print(f"{way:<46} {out_seconds:>8.2f} {in_seconds:>8.2f} {in_seconds / restore_seconds:>13.2f}x")
+    print(f"(import and restore: medians of {args.sync_rounds} rounds; import / restore in each: "
+          f"{', '.join(f'{ratio:.2f}x' for ratio in round_ratios)})")
     merge_sizes = [int(n) for n in args.merge_rows.split(",")]
     merge_rows = {(n, ahead): measure_merge(admin_url, n, ahead) for ahead in (False, True) for n in merge_sizes}
     print()
