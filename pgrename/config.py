@@ -183,12 +183,11 @@ class Config:
         if not self.schemas:  # a Config built in code (bench) with schema alone
             object.__setattr__(self, "schemas", (self.schema,))
 
-    def require_migration(self, command: str) -> str:
-        """The rename migration's name, for the commands that plan, apply or undo it."""
+    def require_migration(self, command: str) -> None:
+        """The commands that plan, apply or undo the rename migration need its name."""
         if self.migration is None:
             raise ConfigError(f"{self.path}: missing key 'migration' ({KEYS['migration']}): `{command}` runs the "
                               "rename migration it names (exports, imports, sets and backups need none)")
-        return self.migration
 
     @property
     def table_keys(self) -> TableKeys:

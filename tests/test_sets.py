@@ -237,6 +237,8 @@ def test_a_no_transaction_migration_that_fails_half_way_is_reported_repaired_and
     (lambda d: (d / "rollback" / "001_events.sql").unlink(), "001_events.sql has no rollback file"),
     (lambda d: (d / "notes.txt").write_text("x"), "notes.txt: not a migration file name"),
     (lambda d: (d / "031_rename.yaml").write_text("migration: m\ntabels: {a: b}\n"), "unknown key 'tabels'"),
+    (lambda d: (d / "031_rename.yaml").write_text("tables: {events: happenings}\n"),
+     "031_rename.yaml: a rename step names no migration"),
 ])
 def test_bad_files_are_refused_before_anything_connects(empty_db, migrations, change, message):
     change(migrations)
