@@ -460,8 +460,9 @@ def measure_merge(admin_url: str, rows: int, prepared: bool) -> tuple[float, flo
                 started = time.perf_counter()
                 assert cmd_merge_prepare(context, batch_size=50_000) == 0
                 prepare_seconds = time.perf_counter() - started
-                # what clients change meanwhile: the same 500 rows whatever the table's size
-                conn.execute('UPDATE "LegacyItem" SET name = name || \' (changed)\' WHERE id %% %s = 0', (rows // 500,))
+                # what clients change meanwhile: the same 500 rows whatever the table's size (all, below 500)
+                conn.execute('UPDATE "LegacyItem" SET name = name || \' (changed)\' WHERE id %% %s = 0',
+                             (max(1, rows // 500),))
             longest, done = [0.0], threading.Event()
 
             def client() -> None:
@@ -523,7 +524,8 @@ def main() -> int:
     restore_seconds = sync_rows[2][2]
     for way, out_seconds, in_seconds in sync_rows:
         print(f"{way:<46} {out_seconds:>8.2f} {in_seconds:>8.2f} {in_seconds / restore_seconds:>13.2f}x")
-    print(f"(import and restore: medians of {args.sync_rounds} rounds; import / restore in each: "
+    rounds = f"medians of {args.sync_rounds} rounds" if args.sync_rounds > 1 else "one round"
+    print(f"(import and restore: {rounds}; import / restore in each: "
           f"{', '.join(f'{ratio:.2f}x' for ratio in round_ratios)})")
     merge_sizes = [int(n) for n in args.merge_rows.split(",")]
     merge_rows = {(n, ahead): measure_merge(admin_url, n, ahead) for ahead in (False, True) for n in merge_sizes}
