@@ -33,7 +33,9 @@ def _run_runner(arguments: list[str], environment: dict[str, str], cwd: str, out
     os.environ.clear()
     os.environ.update(environment)
     for stream, path in ((1, out_path), (2, err_path)):
-        os.dup2(os.open(path, os.O_WRONLY), stream)
+        opened = os.open(path, os.O_WRONLY)
+        os.dup2(opened, stream)
+        os.close(opened)
     sys.argv = [str(RUNNER), *arguments]
     sys.path.insert(0, str(RUNNER.parent))  # as `python runner.py` puts the script's folder first
     runpy.run_path(str(RUNNER), run_name="__main__")  # its sys.exit ends this process with the code
