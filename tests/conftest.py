@@ -79,9 +79,13 @@ class Database:
         return self.query(sql, params)[0][0]
 
     def write_config(self, tables: dict[str, str], **settings) -> Path:
+        """A rename config: a migration name, the tables it maps, and any other keys given."""
+        return self.write_yaml({"migration": "test_migration", "schema": "public", "lock_timeout": "2s", **settings,
+                                "tables": tables})
+
+    def write_yaml(self, body: dict) -> Path:
+        """A config file holding exactly body."""
         import yaml
-        body = {"migration": "test_migration", "schema": "public", "lock_timeout": "2s", **settings,
-                "tables": tables}
         path = self.workdir / f"config-{next(_numbers)}.yaml"
         path.write_text(yaml.safe_dump(body, allow_unicode=True, sort_keys=False))
         return path

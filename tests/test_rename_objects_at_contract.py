@@ -21,9 +21,7 @@ def demo_config(demo_db, **changes):
     body = yaml.safe_load((PROJECT_DIR / "config.yaml").read_text())
     body.pop("contract")
     body.update(changes)
-    path = demo_db.workdir / "at_contract.yaml"
-    path.write_text(yaml.safe_dump(body, sort_keys=False))
-    return path
+    return demo_db.write_yaml(body)
 
 
 def object_names(demo_db):

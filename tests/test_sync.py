@@ -7,7 +7,6 @@ import shutil
 import jsonschema
 import psycopg
 import pytest
-import yaml
 import zstandard
 
 from conftest import PROJECT_DIR, psql
@@ -23,9 +22,7 @@ TABLES = {"locations": ["xmlid"], "instructors": ["xmlid"], "events": ["xmlid"],
 
 def sync_config(db, namespace="master", **settings):
     """A config for syncing alone: no migration, no tables to rename."""
-    path = db.workdir / f"sync-{namespace}-{len(list(db.workdir.glob('sync-*.yaml')))}.yaml"
-    path.write_text(yaml.safe_dump({"sync": {"namespace": namespace, "tables": TABLES, **settings}}, sort_keys=False))
-    return path
+    return db.write_yaml({"sync": {"namespace": namespace, "tables": TABLES, **settings}})
 
 
 def build(db, with_rows=True):
