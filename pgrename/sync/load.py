@@ -172,7 +172,7 @@ def _set_aside(conn: psycopg.Connection, table: dict) -> int:
 def _counts(conn: psycopg.Connection, tables: list[dict], continue_on_error: bool) -> dict[str, dict[str, int]]:
     counted = {t["label"]: dict.fromkeys(OUTCOMES, 0) for t in tables}
     for table_name, outcome, rows in conn.execute(
-            "SELECT table_name, outcome, sum(rows)::bigint FROM pgrename_sync_count GROUP BY 1, 2").fetchall():
+            "SELECT table_name, outcome, sum(row_count)::bigint FROM pgrename_sync_count GROUP BY 1, 2").fetchall():
         counted[table_name][outcome] = rows
     for table in tables:
         done = counted[table["label"]]
